@@ -1,0 +1,271 @@
+"""The ``dedup`` command: a thin click layer over the library.
+
+Standard output carries only data (cleaned text, JSON Lines); messages, progress and the summary
+table go to standard error through rich, progress only when standard error is a terminal.
+
+Exit codes: 0 done; 1 ``--check`` found something to change; 2 usage error; 3 some inputs could
+not be processed (each is named on standard error; all the others were processed and written).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from dedup import __version__
+from dedup.model import Problem
+from dedup.pipeline import Deduplicator, Result
+from dedup.readers import STDIN, Input, Loaded, discover, read_inputs
+from dedup.render.jsonl import cluster_record, dumps, edit_record, problem_record
+from dedup.settings import KEEP_RULES, SCOPES, Settings
+from dedup.writers import write_atomic
+
+EXIT_OK = 0
+EXIT_CHANGES = 1
+EXIT_USAGE = 2
+EXIT_PROBLEMS = 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+_DEFAULTS = Settings()
+
+
+@dataclass(frozen=True, slots=True)
+class Messages:
+    """Everything the command says on standard error."""
+
+    console: Console
+    quiet: bool
+
+    def info(self, text: str, style: str | None = None) -> None:
+        if not self.quiet:
+            self.console.print(Text(text, style=style or ""), soft_wrap=True)
+
+    def problem(self, problem: Problem) -> None:
+        self.console.print(Text("error: ", style="bold red") + Text(str(problem)), soft_wrap=True)
+
+    def render(self, renderable: Table) -> None:
+        if not self.quiet:
+            self.console.print(renderable)
+
+
+def _messages(quiet: bool) -> Messages:
+    return Messages(Console(stderr=True, highlight=False), quiet)
+
+
+def detection_options(f: F) -> F:
+    """The options that decide what is a duplicate; shared by ``clean`` and ``scan``."""
+    options = [
+        click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True),
+                     default=_DEFAULTS.threshold, show_default=True,
+                     help="Minimum verified similarity (rapidfuzz, 0-1) for a removal."),
+        click.option("--num-perm", type=click.IntRange(2, 1024), default=_DEFAULTS.num_perm,
+                     show_default=True, help="MinHash permutations."),
+        click.option("--min-chars", type=click.IntRange(0), default=_DEFAULTS.min_chars, show_default=True,
+                     help="Shorter paragraphs (and list items) go only inside a repeated run."),
+        click.option("--scope", type=click.Choice(SCOPES), default=_DEFAULTS.scope, show_default=True,
+                     help="Match across all inputs (corpus) or within each document only."),
+        click.option("--keep", type=click.Choice(KEEP_RULES), default=_DEFAULTS.keep, show_default=True,
+                     help="Which copy stays: the first in input order, or the longest."),
+        click.option("--glob", "pattern", default="*.txt", show_default=True,
+                     help="File-name pattern for files found in folders."),
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _settings(threshold: float, num_perm: int, min_chars: int, scope: str, keep: str) -> Settings:
+    try:
+        return Settings(threshold=threshold, num_perm=num_perm, min_chars=min_chars, scope=scope, keep=keep)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="dedup")
+def cli() -> None:
+    """Find repeated and near-repeated paragraphs in scraped text and write clean text.
+
+    Every removal is verified on the text (rapidfuzz) after MinHash/LSH proposes it, and is
+    recorded with the copy that was kept.
+    """
+
+
+@contextmanager
+def _progress(messages: Messages) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar on stderr when it is a terminal; otherwise a silent callback."""
+    if messages.quiet or not messages.console.is_terminal:
+        yield lambda stage, done, total: None
+        return
+    columns = (TextColumn("{task.description:>8}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=messages.console, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+        yield update
+
+
+def _load(inputs: tuple[str, ...], pattern: str, messages: Messages) -> tuple[list[Loaded], list[Problem]]:
+    found, problems = discover(inputs, pattern)
+    unique: dict[str, Input] = {}
+    for item in found:
+        unique.setdefault(item.id, item)
+    loaded, read_problems = read_inputs(unique.values(), stdin=sys.stdin.buffer)
+    problems.extend(read_problems)
+    for p in problems:
+        messages.problem(p)
+    return loaded, problems
+
+
+def _run(loaded: list[Loaded], settings: Settings, messages: Messages) -> Result:
+    with _progress(messages) as progress:
+        return Deduplicator(settings).run([item.document for item in loaded], progress=progress)
+
+
+def _summary(result: Result, problems: list[Problem], messages: Messages, verb: str) -> None:
+    removed = [e for d in result.documents for e in d.edits]
+    table = Table(title=f"dedup {verb}", title_justify="left", show_header=True)
+    table.add_column("documents", justify="right")
+    table.add_column("changed", justify="right")
+    table.add_column("paragraphs", justify="right")
+    table.add_column("removed", justify="right")
+    table.add_column("chars removed", justify="right")
+    table.add_column("by rule")
+    rules = Counter(e.rule for e in removed)
+    table.add_row(
+        str(len(result.documents)),
+        str(sum(d.changed for d in result.documents)),
+        str(sum(d.paragraphs for d in result.documents)),
+        str(len(removed)),
+        str(sum(e.end - e.start for e in removed)),
+        ", ".join(f"{rule} {n}" for rule, n in sorted(rules.items())) or "-",
+    )
+    messages.render(table)
+    if problems:
+        messages.info(f"{len(problems)} input(s) could not be processed (see errors above)", "yellow")
+
+
+def _stdout_bytes(data: bytes) -> None:
+    out = sys.stdout.buffer
+    out.write(data)
+    out.flush()
+
+
+def _fail(message: str) -> NoReturn:
+    raise click.UsageError(message)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", "output_dir", type=click.Path(file_okay=False),
+              help="Write every cleaned file under this folder, at its path relative to its input folder.")
+@click.option("--in-place", is_flag=True, help="Rewrite changed input files (atomically).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the edit records as JSON Lines, one object per document ('-': stdout).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when anything would change.")
+@detection_options
+def clean(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, report_path: str | None,
+          check: bool, threshold: float, num_perm: int, min_chars: int, scope: str, keep: str,
+          pattern: str, quiet: bool) -> None:
+    """Remove repeated paragraphs from INPUT files, folders, or - (stdin).
+
+    One file or - without -o writes the cleaned text to stdout.
+    """
+    messages = _messages(quiet)
+    settings = _settings(threshold, num_perm, min_chars, scope, keep)
+    to_stdout = not (output_dir or in_place or check)
+    if output_dir and in_place:
+        _fail("-o/--output and --in-place exclude each other")
+    if in_place and STDIN in inputs:
+        _fail("--in-place cannot rewrite standard input")
+    if to_stdout and (len(inputs) != 1 or (inputs[0] != STDIN and os.path.isdir(inputs[0]))):
+        _fail("several inputs or a folder: give -o DIR, --in-place or --check")
+    if report_path == STDIN and to_stdout:
+        _fail("--report - needs stdout, which carries the cleaned text here: give -o DIR or a report file")
+
+    loaded, problems = _load(inputs, pattern, messages)
+    if output_dir:
+        _check_collisions(loaded)
+    result = _run(loaded, settings, messages)
+
+    for item, doc in zip(loaded, result.documents, strict=True):
+        cleaned = doc.cleaned.encode("utf-8")
+        if check:
+            if doc.changed:
+                messages.info(f"would clean {item.input.id} ({len(doc.edits)} paragraph(s))")
+        elif in_place:
+            if doc.changed:
+                write_atomic(item.input.path, cleaned)
+        elif output_dir:
+            write_atomic(Path(output_dir) / item.input.relpath, cleaned)
+        else:
+            _stdout_bytes(cleaned)
+
+    if report_path:
+        fingerprint = settings.fingerprint()
+        lines = [dumps(edit_record(doc, fingerprint)) for doc in result.documents]
+        lines += [dumps(problem_record(p)) for p in problems]
+        data = "".join(line + "\n" for line in lines).encode("utf-8")
+        if report_path == STDIN:
+            _stdout_bytes(data)
+        else:
+            write_atomic(report_path, data)
+
+    _summary(result, problems, messages, "check" if check else "clean")
+    if problems:
+        sys.exit(EXIT_PROBLEMS)
+    if check and any(d.changed for d in result.documents):
+        sys.exit(EXIT_CHANGES)
+
+
+def _check_collisions(loaded: list[Loaded]) -> None:
+    seen: dict[str, str] = {}
+    for item in loaded:
+        other = seen.setdefault(item.input.relpath, item.input.id)
+        if other != item.input.id:
+            _fail(f"{other} and {item.input.id} would both be written to {item.input.relpath}")
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@detection_options
+def scan(inputs: tuple[str, ...], threshold: float, num_perm: int, min_chars: int, scope: str,
+         keep: str, pattern: str, quiet: bool) -> None:
+    """Write the duplicate clusters of INPUT as JSON Lines on stdout; change nothing.
+
+    Each line is one cluster: the canonical copy with its text, and every member with its
+    status (removed or kept, and why), rule and verified score.
+    """
+    messages = _messages(quiet)
+    settings = _settings(threshold, num_perm, min_chars, scope, keep)
+    loaded, problems = _load(inputs, pattern, messages)
+    result = _run(loaded, settings, messages)
+    text_of = {d.document.id: d.document.text for d in result.documents}
+    data = "".join(dumps(cluster_record(c, text_of)) + "\n" for c in result.clusters)
+    _stdout_bytes(data.encode("utf-8"))
+    _summary(result, problems, messages, "scan")
+    messages.info(f"{len(result.clusters)} cluster(s)")
+    if problems:
+        sys.exit(EXIT_PROBLEMS)
+
+
+def main() -> None:
+    cli(prog_name="dedup")

@@ -1,0 +1,59 @@
+"""Matching keys: the normalised form of a paragraph used to compare it with others.
+
+Keys are never written out; the cleaned text always keeps the original characters. They fold the
+differences a scraper introduces without changing meaning: HTML entities left in, soft hyphens and
+zero-width characters, curly versus straight quotes, dash variants, runs of whitespace, and case.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+# Characters that carry no visible content and that scrapers leave in or drop at random.
+_INVISIBLE = (
+    "\u00ad"  # soft hyphen
+    "\u200b\u200c\u200d\u200e\u200f"  # zero-width space, non-joiner, joiner, LRM, RLM
+    "\u202a\u202b\u202c\u202d\u202e"  # bidi embeddings and overrides
+    "\u2060\u2061\u2062\u2063\u2064"  # word joiner, invisible operators
+    "\u2066\u2067\u2068\u2069"  # bidi isolates
+    "\ufeff"  # byte order mark / zero-width no-break space
+)
+_SINGLE_QUOTES = "‘’‚‛′`´ʹʻʼ"
+_DOUBLE_QUOTES = "“”„‟″«»‹›〝〞＂"
+_DASHES = "‐‑‒–—―−﹘﹣－"
+
+_TRANSLATION: dict[int, str | None] = {ord(c): None for c in _INVISIBLE}
+_TRANSLATION.update({ord(c): "'" for c in _SINGLE_QUOTES})
+_TRANSLATION.update({ord(c): '"' for c in _DOUBLE_QUOTES})
+_TRANSLATION.update({ord(c): "-" for c in _DASHES})
+
+_WORD = re.compile(r"\w+")
+_DIGIT = re.compile(r"\d")
+
+
+def matching_key(text: str) -> str:
+    """Return the comparison form of ``text``.
+
+    Steps, in order: unescape HTML entities, drop invisible characters, NFKC, casefold, unify
+    quotes and dashes, collapse whitespace. NFKC runs after unescaping so ``&nbsp;`` becomes a
+    plain space like a literal no-break space does.
+    """
+    if "&" in text:
+        text = html.unescape(text)
+    text = text.translate(_TRANSLATION)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = text.casefold().translate(_TRANSLATION)
+    return " ".join(text.split())
+
+
+def words(key: str) -> list[str]:
+    """The word tokens of a key (letters and digits; punctuation is not a word)."""
+    return _WORD.findall(key)
+
+
+def is_number(token: str) -> bool:
+    """True for tokens that carry a figure: a score, a date, a price, a model number."""
+    return _DIGIT.search(token) is not None

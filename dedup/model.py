@@ -1,0 +1,107 @@
+"""The small frozen records passed between stages and returned to callers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REMOVE = "remove"
+
+# Why a duplicate was removed: long enough to stand on its own, or part of a repeated run of
+# paragraphs (the body captured twice, byline and headings included).
+ALONE = "long-enough"
+IN_RUN = "repeated-run"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One text to clean. ``id`` is stable and unique within a run (a relative path, a record
+    id, or ``-`` for standard input); documents are processed in ``id`` order."""
+
+    id: str
+    text: str
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParagraphRef:
+    """A paragraph: its document, its position, and its span (without surrounding whitespace)."""
+
+    doc: str
+    index: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One change to one document; the single source of truth for output, reports and restore.
+
+    ``start``/``end`` is the span of the input replaced by ``new`` (``old`` is its text), in
+    Unicode code points of the decoded input. For a removal the span covers the paragraph's whole
+    lines plus one separator, so the paragraphs around it keep their layout.
+    """
+
+    op: str
+    start: int
+    end: int
+    old: str
+    new: str
+    rule: str
+    reason: str
+    paragraph: ParagraphRef
+    kept: tuple[ParagraphRef, ...]
+    cluster: int
+    score: float
+    estimate: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentResult:
+    """A document, how it was split, the edits made to it and the cleaned text."""
+
+    document: Document
+    mode: str
+    paragraphs: int
+    edits: tuple[Edit, ...]
+    cleaned: str
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.edits)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A paragraph in a cluster: the canonical copy, a removed copy, or a copy kept with a reason."""
+
+    paragraph: ParagraphRef
+    status: str  # "canonical" | "removed" | "kept"
+    rule: str | None
+    score: float | None
+    reason: str
+    kept: tuple[ParagraphRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Paragraphs linked by verified matches; ``members[0]`` is the canonical copy."""
+
+    id: int
+    members: tuple[Member, ...]
+
+    @property
+    def canonical(self) -> ParagraphRef:
+        return self.members[0].paragraph
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An input that could not be processed (or only partly): shown on stderr, never fatal."""
+
+    source: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        return f"{where}: {self.message}"

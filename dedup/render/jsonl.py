@@ -1,0 +1,95 @@
+"""Edit records and clusters as JSON objects, one per line.
+
+An edit record describes one document completely: which input it came from, the hashes of the
+input and of the cleaned output, and every edit with its input span, its output position, the
+text it removed, the rule, and the kept copy it was verified against. Together with the cleaned
+text it is enough to rebuild the input byte for byte (``dedup.apply.restore``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from dedup import __version__
+from dedup.apply import output_starts
+from dedup.model import Cluster, DocumentResult, Edit, Member, ParagraphRef, Problem
+
+SCHEMA = "dedup.edits"
+SCHEMA_VERSION = 1
+OFFSETS = "unicode-code-points"
+
+
+def sha256(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _ref(ref: ParagraphRef) -> dict[str, Any]:
+    return {"doc": ref.doc, "index": ref.index, "span": [ref.start, ref.end]}
+
+
+def _edit(edit: Edit, out_start: int) -> dict[str, Any]:
+    return {
+        "op": edit.op,
+        "input": [edit.start, edit.end],
+        "output": [out_start, out_start + len(edit.new)],
+        "old": edit.old,
+        "new": edit.new,
+        "rule": edit.rule,
+        "reason": edit.reason,
+        "paragraph": {"index": edit.paragraph.index, "span": [edit.paragraph.start, edit.paragraph.end]},
+        "kept": [_ref(k) for k in edit.kept],
+        "cluster": edit.cluster,
+        "score": edit.score,
+        "estimate": edit.estimate,
+    }
+
+
+def edit_record(result: DocumentResult, fingerprint: str) -> dict[str, Any]:
+    """The JSON object for one document (``schema`` / ``version`` identify the layout)."""
+    edits = sorted(result.edits, key=lambda e: e.start)
+    return {
+        "schema": SCHEMA,
+        "version": SCHEMA_VERSION,
+        "tool": f"dedup {__version__}",
+        "settings": fingerprint,
+        "document": {"id": result.document.id, "source": result.document.source},
+        "offsets": OFFSETS,
+        "input": {"sha256": sha256(result.document.text), "chars": len(result.document.text)},
+        "output": {"sha256": sha256(result.cleaned), "chars": len(result.cleaned)},
+        "segmentation": result.mode,
+        "paragraphs": result.paragraphs,
+        "edits": [_edit(e, s) for e, s in zip(edits, output_starts(edits), strict=True)],
+    }
+
+
+def _member(m: Member) -> dict[str, Any]:
+    out: dict[str, Any] = {"doc": m.paragraph.doc, "index": m.paragraph.index,
+                           "span": [m.paragraph.start, m.paragraph.end], "status": m.status,
+                           "reason": m.reason}
+    if m.rule is not None:
+        out["rule"] = m.rule
+        out["score"] = m.score
+        out["matched"] = [_ref(k) for k in m.kept]
+    return out
+
+
+def cluster_record(cluster: Cluster, text_of: dict[str, str]) -> dict[str, Any]:
+    """One cluster: its canonical copy (with text) and every member with its status."""
+    c = cluster.canonical
+    return {
+        "cluster": cluster.id,
+        "size": len(cluster.members),
+        "documents": len({m.paragraph.doc for m in cluster.members}),
+        "canonical": {**_ref(c), "text": text_of[c.doc][c.start : c.end]},
+        "members": [_member(m) for m in cluster.members],
+    }
+
+
+def problem_record(problem: Problem) -> dict[str, Any]:
+    return {"problem": problem.message, "source": problem.source, "line": problem.line}
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

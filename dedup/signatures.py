@@ -1,0 +1,176 @@
+"""Batched MinHash signatures, value for value identical to datasketch's ``MinHash``.
+
+Each paragraph key is cut into character n-grams (shingles); every shingle gets a 32-bit hash
+from a vectorised polynomial hash over its code points. The signature is then datasketch's
+``affine32`` scheme: the MurmurHash3 finalizer, then ``a * h + b mod 2**32`` for each of
+``num_perm`` permutations whose parameters come from datasketch itself, then the minimum over
+the shingles. Thousands of paragraphs are processed per numpy call; there is no Python loop per
+shingle. ``tests/test_signatures.py`` checks the values against ``datasketch.MinHash``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from datasketch import MinHash
+
+EMPTY_VALUE = np.uint32(0xFFFFFFFF)  # datasketch's value for a permutation that saw no shingle
+SCHEME = "affine32"
+
+# Fixed odd 64-bit multipliers for the polynomial shingle hash (digits of pi and e); changing
+# them changes every signature, so a persisted index records HASH_VERSION.
+_MULTIPLIERS = np.array(
+    [
+        0x243F6A8885A308D3,
+        0x13198A2E03707345,
+        0xA4093822299F31D1,
+        0x082EFA98EC4E6C89,
+        0x452821E638D01377,
+        0xBE5466CF34E90C6D,
+        0xC0AC29B7C97C50DD,
+        0x3F84D5B5B5470917,
+        0x9216D5D98979FB1B,
+        0xB7E151628AED2A6B,
+        0x5A827999FCEF3243,
+        0x6ED9EBA14F1BBCDD,
+    ],
+    dtype=np.uint64,
+)
+_FOLD = np.uint64(0x9E3779B97F4A7C15)
+HASH_VERSION = "poly64-fold32-v1"
+_BATCH_CHARS = 1 << 20  # characters of keys hashed per numpy batch
+_BLOCK = 8192  # shingles permuted per block: num_perm x _BLOCK uint32 values fit in the CPU cache
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, as datasketch applies it before permuting."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    mixed: np.ndarray = h ^ (h >> np.uint32(16))
+    return mixed
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _fold(h64: np.ndarray) -> np.ndarray:
+    """64-bit polynomial hash -> well-mixed 32 bits (high half of a multiply)."""
+    h64 = h64 ^ (h64 >> np.uint64(29))
+    return ((h64 * _FOLD) >> np.uint64(32)).astype(np.uint32)
+
+
+class MinHasher:
+    """Computes shingle hashes and MinHash signatures for batches of keys.
+
+    ``num_perm`` and ``seed`` mean what they mean in datasketch; ``ngram`` is the shingle length
+    in characters. A key shorter than ``ngram`` is one shingle; an empty key has no shingle and
+    gets datasketch's empty signature (all ``0xFFFFFFFF``).
+    """
+
+    def __init__(self, num_perm: int = 128, seed: int = 1, ngram: int = 5) -> None:
+        if num_perm < 1:
+            raise ValueError("num_perm must be at least 1")
+        if not 1 <= ngram <= len(_MULTIPLIERS):
+            raise ValueError(f"ngram must be between 1 and {len(_MULTIPLIERS)}")
+        self.num_perm = num_perm
+        self.seed = seed
+        self.ngram = ngram
+        perms = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
+        self._a = np.ascontiguousarray(perms[0], dtype=np.uint32)
+        self._b = np.ascontiguousarray(perms[1], dtype=np.uint32)
+
+    def shingle_hashes(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """All shingle hashes of ``keys`` concatenated, and offsets (``len(keys) + 1``) into them."""
+        n = len(keys)
+        lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=n)
+        if n == 0:
+            return np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64)
+        cps = _code_points("".join(keys))
+        g = self.ngram
+        total = len(cps)
+        # Hash of the window starting at every position (windows may straddle keys; those are
+        # discarded below).
+        windows = max(total - g + 1, 0)
+        h = np.zeros(windows, dtype=np.uint64)
+        for j in range(g):
+            h += cps[j : j + windows].astype(np.uint64) * _MULTIPLIERS[j]
+        key_starts = np.zeros(n, dtype=np.int64)
+        np.cumsum(lengths[:-1], out=key_starts[1:])
+        counts = np.where(lengths >= g, lengths - g + 1, np.where(lengths > 0, 1, 0))
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        # Positions of the valid windows: for each key, key_start + 0 .. count-1.
+        key_of = np.repeat(np.arange(n), counts)
+        within = np.arange(offsets[-1], dtype=np.int64) - offsets[:-1][key_of]
+        positions = key_starts[key_of] + within
+        short = (lengths > 0) & (lengths < g)
+        out = np.empty(offsets[-1], dtype=np.uint64)
+        long_mask = ~short[key_of]
+        out[long_mask] = h[positions[long_mask]]
+        for i in np.flatnonzero(short):  # rare: keys shorter than one shingle
+            s = int(key_starts[i])
+            seg = cps[s : s + int(lengths[i])].astype(np.uint64)
+            out[offsets[i]] = np.sum(seg * _MULTIPLIERS[: len(seg)], dtype=np.uint64)
+        return _fold(out), offsets
+
+    def signatures(self, keys: Sequence[str]) -> np.ndarray:
+        """A ``(len(keys), num_perm)`` uint32 matrix of MinHash values."""
+        sig = np.full((len(keys), self.num_perm), EMPTY_VALUE, dtype=np.uint32)
+        for lo, hi in _batches(keys):
+            hashes, offsets = self.shingle_hashes(keys[lo:hi])
+            self._fill(sig[lo:hi], hashes, offsets)
+        return sig
+
+    def permute(self, hashes: np.ndarray) -> np.ndarray:
+        """The permuted values ``(num_perm, len(hashes))`` whose row minima form signatures."""
+        block: np.ndarray = np.multiply.outer(self._a, _fmix32(hashes.astype(np.uint32, copy=False)))
+        block += self._b[:, None]
+        return block
+
+    def _fill(self, out: np.ndarray, hashes: np.ndarray, offsets: np.ndarray) -> None:
+        """Write the signatures of one batch into ``out`` (rows = keys).
+
+        Works through the shingles a block of about ``_BLOCK`` columns at a time: a
+        ``num_perm x block`` array stays in the CPU cache, which makes the permute-and-minimum
+        step several times faster than on the whole batch at once.
+        """
+        nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
+        if len(nonempty) == 0:
+            return
+        starts = offsets[nonempty]
+        ends = offsets[nonempty + 1]
+        mixed = _fmix32(hashes.astype(np.uint32, copy=False))
+        a, b = self._a[:, None], self._b[:, None]
+        buf = np.empty((self.num_perm, _BLOCK), dtype=np.uint32)
+        i, n = 0, len(nonempty)
+        while i < n:
+            lo = int(starts[i])
+            j = max(int(np.searchsorted(ends, lo + _BLOCK, side="right")), i + 1)
+            hi = int(ends[j - 1])
+            width = hi - lo
+            block = buf[:, :width] if width <= _BLOCK else np.empty((self.num_perm, width), dtype=np.uint32)
+            np.multiply.outer(a[:, 0], mixed[lo:hi], out=block)
+            block += b
+            out[nonempty[i:j]] = np.minimum.reduceat(block, starts[i:j] - lo, axis=1).T
+            i = j
+
+
+def _batches(keys: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """Index ranges of ``keys`` holding about ``_BATCH_CHARS`` characters each."""
+    lo, size = 0, 0
+    for i, k in enumerate(keys):
+        size += len(k)
+        if size >= _BATCH_CHARS:
+            yield lo, i + 1
+            lo, size = i + 1, 0
+    if lo < len(keys):
+        yield lo, len(keys)
+
+
+def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:
+    """datasketch's estimator: the share of permutations on which two signatures agree."""
+    return float(np.count_nonzero(a == b)) / float(len(a))

@@ -1,0 +1,27 @@
+from dedup.keys import is_number, matching_key, words
+
+
+def test_key_folds_case_whitespace_quotes_and_dashes() -> None:
+    assert matching_key("  “Hello”\u00a0 World — it’s  HERE ") == "\"hello\" world - it's here"
+
+
+def test_key_unescapes_entities_before_folding() -> None:
+    assert matching_key("Je n&#39;ai pas&nbsp;dit &laquo;non&raquo;") == "je n'ai pas dit \"non\""
+
+
+def test_key_drops_soft_hyphens_and_zero_width_characters() -> None:
+    assert matching_key("kräfte\u00adzehrend hoch\u200bge\u2060drillt\ufeff") == "kräftezehrend hochgedrillt"
+    assert matching_key("présid&shy;ent") == "président"
+
+
+def test_key_applies_nfkc() -> None:
+    assert matching_key("ﬁnal ２０２４ …") == "final 2024 ..."
+
+
+def test_key_of_blank_text_is_empty() -> None:
+    assert matching_key(" \t\u00a0") == ""
+
+
+def test_words_and_numbers() -> None:
+    assert words("drew 1-1 on sunday; l'équipe") == ["drew", "1", "1", "on", "sunday", "l", "équipe"]
+    assert is_number("32nd") and is_number("2024") and not is_number("deux")

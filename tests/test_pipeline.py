@@ -1,0 +1,65 @@
+"""The whole library flow: ordering, determinism, scope and the simple entry point."""
+
+import pytest
+from conftest import run
+
+from dedup import Deduplicator, Document, Settings, clean_texts
+
+P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
+P2 = "The ferry will stay moored at the north pier until October, then move to the river mouth."
+P3 = "About eighty visitors fit in the reading room, which has a lift for wheelchair users too."
+
+
+def test_documents_are_processed_in_id_order_whatever_the_input_order() -> None:
+    docs = {"b.txt": f"{P1}\n{P2}\n", "a.txt": f"{P3}\n{P1}\n"}
+    first = run(docs)
+    second = run(dict(reversed(list(docs.items()))))
+    assert [d.document.id for d in first.documents] == ["a.txt", "b.txt"]
+    assert first == second
+    assert first.documents[1].cleaned == f"{P2}\n"  # b.txt loses P1: a.txt comes first
+
+
+def test_results_carry_edits_and_clusters() -> None:
+    result = run({"a": f"{P1}\n{P2}\n{P1}\n"})
+    doc = result.documents[0]
+    assert doc.changed and doc.paragraphs == 3 and doc.mode == "line"
+    (edit,) = doc.edits
+    start = len(P1) + len(P2) + 1
+    assert (edit.start, edit.end, edit.old, edit.rule) == (start, len(doc.document.text) - 1, "\n" + P1, "exact")
+    assert edit.kept[0].index == 0 and edit.paragraph.index == 2
+    assert len(result.clusters) == 1
+    assert [m.status for m in result.clusters[0].members] == ["canonical", "removed"]
+
+
+def test_duplicate_ids_are_refused() -> None:
+    with pytest.raises(ValueError, match="share the id"):
+        Deduplicator().run([Document("a", "x"), Document("a", "y")])
+
+
+def test_clean_texts_keeps_the_input_order() -> None:
+    assert clean_texts([f"{P1}\n", f"{P2}\n{P1}\n"]) == [f"{P1}\n", f"{P2}\n"]
+    assert clean_texts([]) == []
+
+
+def test_empty_and_blank_documents_pass_through() -> None:
+    out = run({"a": "", "b": "  \n\n", "c": f"{P1}\n"})
+    assert [d.cleaned for d in out.documents] == ["", "  \n\n", f"{P1}\n"]
+
+
+def test_settings_are_validated() -> None:
+    for bad in ({"threshold": 0}, {"threshold": 1.5}, {"num_perm": 1}, {"keep": "last"},
+                {"scope": "world"}, {"min_chars": -1}, {"lsh_recall_at": 1.0}, {"run_window": 0}):
+        with pytest.raises(ValueError):
+            Settings(**bad)
+
+
+def test_settings_fingerprint_changes_with_settings() -> None:
+    assert Settings().fingerprint() == Settings().fingerprint()
+    assert Settings().fingerprint() != Settings(threshold=0.9).fingerprint()
+    assert Settings().fingerprint().startswith("sha256:")
+
+
+def test_progress_callback_sees_the_stages() -> None:
+    seen: list[str] = []
+    Deduplicator().run([Document("a", f"{P1}\n{P1}\n")], progress=lambda s, d, t: seen.append(s))
+    assert {"sign", "index", "verify", "apply"} <= set(seen)

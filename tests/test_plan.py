@@ -1,0 +1,102 @@
+"""The decision rules: standing duplicates, repeated runs, list items, merged lines, keep rules."""
+
+from conftest import cleaned, run
+
+from dedup.model import ALONE, IN_RUN
+from dedup.plan import is_list_item
+
+LONG_A = "The city council opened a floating library on the old harbour on Saturday afternoon."
+LONG_B = "The project took three years, most of it spent replacing the hull plating of the ferry."
+LONG_C = "The ferry stays at the north pier until October, when it moves to the river mouth."
+
+
+def lines(*parts: str) -> str:
+    return "\n".join(parts) + "\n"
+
+
+def test_a_long_paragraph_repeated_alone_is_removed() -> None:
+    out = cleaned({"a": lines(LONG_A, LONG_B, LONG_A)})
+    assert out["a"] == lines(LONG_A, LONG_B)
+
+
+def test_a_short_line_repeated_alone_is_kept() -> None:
+    text = lines("Summary", LONG_A, "Summary", LONG_B, "Click to enlarge", "Click to enlarge")
+    assert cleaned({"a": text})["a"] == text
+
+
+def test_short_lines_go_inside_a_repeated_run() -> None:
+    text = lines("Harbour library", "By Anna Keller", LONG_A, LONG_B, "By Anna Keller", LONG_A, LONG_B)
+    result = run({"a": text})
+    assert result.documents[0].cleaned == lines("Harbour library", "By Anna Keller", LONG_A, LONG_B)
+    reasons = sorted((e.paragraph.index, e.reason) for e in result.documents[0].edits)
+    assert reasons == [(4, IN_RUN), (5, ALONE), (6, ALONE)]
+
+
+def test_list_items_are_not_removed_on_their_own() -> None:
+    item = "- Anmeldung und Karten: per E-Mail an karten@example.org oder telefonisch unter 0345 1234"
+    text = lines("Termin: 21.02., 19 Uhr", item, "- Eintritt: 44,90 €", "Termin: 27.03., 19 Uhr", item,
+                 "- Eintritt: 44,90 €")
+    assert cleaned({"a": text})["a"] == text
+    assert is_list_item("- item") and is_list_item("• item") and is_list_item("1. item") and is_list_item("a) item")
+    assert not is_list_item("-item") and not is_list_item("(16) Episode title")
+
+
+def test_runs_need_their_copies_to_be_neighbours() -> None:
+    # Two duplicates next to each other whose copies are far apart: not a run, the short one stays.
+    filler = [f"Unrelated paragraph number {i} about something else entirely, long enough." for i in range(8)]
+    text = lines("Short label here", *filler[:4], LONG_A, *filler[4:], "Short label here", LONG_A)
+    out = cleaned({"a": text})["a"]
+    assert out.count("Short label here") == 2 and out.count(LONG_A) == 1
+
+
+def test_a_block_repeated_with_its_lines_reordered_is_a_run() -> None:
+    block = ["Tubman's Hymnal", "Donated by Charles L. Blockson", "Photo: Jessica Kourkounis",
+             "Some of my relatives escaped from southern Delaware with Harriet Tubman, he said.",
+             "Harriet Tubman has a national park named in her honor, and this year the Treasury acted."]
+    second = [block[2], block[0], block[1], block[3], block[4]]
+    out = cleaned({"a": lines("Objects", *block, *second)})["a"]
+    assert out == lines("Objects", *block)
+
+
+def test_a_line_merging_two_kept_paragraphs_is_removed() -> None:
+    text = lines("Night trains return to the Alps", LONG_A, LONG_B, "Night trains return to the Alps " + LONG_A)
+    result = run({"a": text})
+    edit = result.documents[0].edits[0]
+    assert result.documents[0].cleaned == lines("Night trains return to the Alps", LONG_A, LONG_B)
+    assert edit.rule == "merged" and [k.index for k in edit.kept] == [0, 1]
+
+
+def test_a_merged_line_may_skip_a_paragraph_the_copy_left_out() -> None:
+    text = lines(LONG_A, "Subscribe to comment.", LONG_B, LONG_C, LONG_A + " " + LONG_B)
+    assert cleaned({"a": text})["a"] == lines(LONG_A, "Subscribe to comment.", LONG_B, LONG_C)
+
+
+def test_a_short_typo_line_inside_a_copied_block_is_checked_against_its_neighbour() -> None:
+    text = lines(LONG_A, '- "Miracle" -', LONG_B, LONG_C, LONG_A, '- "Miarcle" -', LONG_B)
+    assert cleaned({"a": text})["a"] == lines(LONG_A, '- "Miracle" -', LONG_B, LONG_C)
+
+
+def test_keep_first_and_keep_longest() -> None:
+    full = LONG_A[:-1] + ", the mayor said in a statement."
+    text = lines(LONG_A + " …", LONG_B, full)  # the first copy is the shorter one
+    assert cleaned({"a": text}, keep="first")["a"] == text  # a longer later copy is never removed
+    assert cleaned({"a": text}, keep="longest")["a"] == lines(LONG_B, full)  # the longest copy stays
+    text2 = lines(LONG_A, LONG_B, LONG_A[:60] + "…")
+    assert cleaned({"a": text2}, keep="longest")["a"] == lines(LONG_A, LONG_B)
+
+
+def test_scope_document_ignores_other_documents() -> None:
+    docs = {"a": lines(LONG_A, LONG_B), "b": lines(LONG_C, LONG_A)}
+    assert cleaned(docs)["b"] == lines(LONG_C)
+    assert cleaned(docs, scope="document")["b"] == docs["b"]
+
+
+def test_every_removal_points_at_a_kept_paragraph() -> None:
+    text = lines(LONG_A, LONG_A, LONG_A, LONG_B, LONG_A + " Read more: Boats and books", LONG_B[:60] + "…")
+    result = run({"a": text, "b": lines(LONG_B, LONG_A)})
+    removed = {(e.paragraph.doc, e.paragraph.index) for d in result.documents for e in d.edits}
+    for d in result.documents:
+        for e in d.edits:
+            assert all((k.doc, k.index) not in removed for k in e.kept)
+            assert e.score >= result.settings.threshold
+    assert cleaned({"a": text, "b": lines(LONG_B, LONG_A)})["b"] == "\n"  # all of b is a copy

@@ -1,0 +1,38 @@
+import json
+
+from conftest import run
+
+from dedup.render.jsonl import OFFSETS, SCHEMA, cluster_record, dumps, edit_record, sha256
+
+P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
+P2 = "The ferry will stay moored at the north pier until October, then move to the river mouth."
+
+
+def test_edit_record_describes_the_document_and_each_edit() -> None:
+    text = f"{P1}\n{P2}\n{P1} Read more: Books on boats\n"
+    result = run({"doc.txt": text})
+    doc = result.documents[0]
+    rec = json.loads(dumps(edit_record(doc, result.settings.fingerprint())))
+    assert rec["schema"] == SCHEMA and rec["version"] == 1 and rec["offsets"] == OFFSETS
+    assert rec["document"] == {"id": "doc.txt", "source": None}
+    assert rec["input"] == {"sha256": sha256(text), "chars": len(text)}
+    assert rec["output"] == {"sha256": sha256(doc.cleaned), "chars": len(doc.cleaned)}
+    (edit,) = rec["edits"]
+    start = len(P1) + len(P2) + 1
+    assert edit["input"] == [start, len(text) - 1]
+    assert edit["output"] == [start, start]
+    assert edit["old"] == text[start : len(text) - 1] and edit["new"] == ""
+    assert edit["rule"] == "tail" and edit["reason"] == "long-enough"
+    assert edit["kept"] == [{"doc": "doc.txt", "index": 0, "span": [0, len(P1)]}]
+    assert edit["paragraph"] == {"index": 2, "span": [start + 1, len(text) - 1]}
+    assert edit["score"] == 1.0 and 0 < edit["estimate"] < 1
+
+
+def test_cluster_record_lists_members_with_status() -> None:
+    result = run({"a": f"{P1}\n{P1}\n", "b": f"{P1}\n"})
+    (cluster,) = result.clusters
+    rec = cluster_record(cluster, {d.document.id: d.document.text for d in result.documents})
+    assert rec["size"] == 3 and rec["documents"] == 2
+    assert rec["canonical"]["text"] == P1
+    assert [(m["doc"], m["index"], m["status"]) for m in rec["members"]] == [
+        ("a", 0, "canonical"), ("a", 1, "removed"), ("b", 0, "removed")]

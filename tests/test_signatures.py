@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.signatures import EMPTY_VALUE, MinHasher, jaccard_estimate
+
+
+def datasketch_signature(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    m = MinHash(num_perm=num_perm, seed=seed, hashfunc=int, scheme="affine32")
+    m.update_batch([int(h) for h in hashes])
+    return np.asarray(m.hashvalues)
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 7), (256, 42)])
+def test_signatures_equal_datasketch_minhash(num_perm: int, seed: int) -> None:
+    keys = ["the same paragraph, scraped twice", "x", "", "ab", "a longer one " * 50, "été « ça » 10 000"]
+    hasher = MinHasher(num_perm=num_perm, seed=seed, ngram=5)
+    sig = hasher.signatures(keys)
+    hashes, offsets = hasher.shingle_hashes(keys)
+    assert sig.dtype == np.uint32 and sig.shape == (len(keys), num_perm)
+    for i in range(len(keys)):
+        own = hashes[offsets[i] : offsets[i + 1]]
+        if len(own) == 0:
+            assert (sig[i] == EMPTY_VALUE).all()
+            assert np.array_equal(sig[i], MinHash(num_perm=num_perm, seed=seed).hashvalues)
+        else:
+            assert np.array_equal(sig[i], datasketch_signature(own, num_perm, seed))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=40), min_size=1, max_size=12))
+def test_signatures_equal_datasketch_on_random_keys(keys: list[str]) -> None:
+    hasher = MinHasher(num_perm=32, seed=3, ngram=4)
+    sig = hasher.signatures(keys)
+    hashes, offsets = hasher.shingle_hashes(keys)
+    for i in range(len(keys)):
+        own = hashes[offsets[i] : offsets[i + 1]]
+        if len(own):
+            assert np.array_equal(sig[i], datasketch_signature(own, 32, 3))
+
+
+def test_shingle_counts_and_short_keys() -> None:
+    hasher = MinHasher(ngram=5)
+    hashes, offsets = hasher.shingle_hashes(["abcdefg", "abc", "", "abcde"])
+    assert offsets.tolist() == [0, 3, 4, 4, 5]
+    # The same shingle has the same hash wherever it occurs.
+    assert hashes[0] == hashes[4]
+
+
+def test_signatures_batch_boundaries_do_not_change_values() -> None:
+    keys = [f"paragraph number {i} " * (1 + i % 7) for i in range(3000)]
+    hasher = MinHasher()
+    whole = hasher.signatures(keys)
+    parts = np.vstack([hasher.signatures(keys[:1234]), hasher.signatures(keys[1234:])])
+    assert np.array_equal(whole, parts)
+
+
+def test_estimate_tracks_jaccard() -> None:
+    hasher = MinHasher(num_perm=256)
+    a = "the quick brown fox jumps over the lazy dog and keeps running through the field"
+    sig = hasher.signatures([a, a, a[:40] + " something else entirely different here"])
+    assert jaccard_estimate(sig[0], sig[1]) == 1.0
+    assert 0.1 < jaccard_estimate(sig[0], sig[2]) < 0.6
+
+
+def test_invalid_arguments() -> None:
+    with pytest.raises(ValueError):
+        MinHasher(num_perm=0)
+    with pytest.raises(ValueError):
+        MinHasher(ngram=0)
