@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dedup import __version__
-from dedup.model import Problem
+from dedup.model import REMOVE, Problem
 from dedup.pipeline import Deduplicator, Result
 from dedup.readers import STDIN, Input, Loaded, discover, read_inputs
 from dedup.render.jsonl import cluster_record, dumps, edit_record, problem_record
@@ -141,23 +141,20 @@ def _run(loaded: list[Loaded], settings: Settings, messages: Messages) -> Result
 
 
 def _summary(result: Result, problems: list[Problem], messages: Messages, verb: str) -> None:
-    removed = [e for d in result.documents for e in d.edits]
-    table = Table(title=f"dedup {verb}", title_justify="left", show_header=True)
-    table.add_column("documents", justify="right")
-    table.add_column("changed", justify="right")
-    table.add_column("paragraphs", justify="right")
-    table.add_column("removed", justify="right")
-    table.add_column("chars removed", justify="right")
-    table.add_column("by rule")
-    rules = Counter(e.rule for e in removed)
-    table.add_row(
-        str(len(result.documents)),
-        str(sum(d.changed for d in result.documents)),
-        str(sum(d.paragraphs for d in result.documents)),
-        str(len(removed)),
-        str(sum(e.end - e.start for e in removed)),
-        ", ".join(f"{rule} {n}" for rule, n in sorted(rules.items())) or "-",
-    )
+    removed = [e for d in result.documents for e in d.edits if e.op == REMOVE]
+    table = Table(title=f"dedup {verb}", title_justify="left", show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+
+    def counts(values: Counter[str]) -> str:
+        return ", ".join(f"{key} {n:,}" for key, n in sorted(values.items())) or "-"
+
+    changed = sum(d.changed for d in result.documents)
+    table.add_row("documents", f"{len(result.documents):,} ({changed:,} changed)")
+    table.add_row("paragraphs", f"{sum(d.paragraphs for d in result.documents):,}")
+    table.add_row("removed", f"{len(removed):,} paragraphs, {sum(e.end - e.start for e in removed):,} characters")
+    table.add_row("by rule", counts(Counter(e.rule for e in removed)))
+    table.add_row("by reason", counts(Counter(e.reason for e in removed)))
     messages.render(table)
     if problems:
         messages.info(f"{len(problems)} input(s) could not be processed (see errors above)", "yellow")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-REMOVE = "remove"
+REMOVE = "remove"  # a duplicate paragraph deleted (``new`` is empty)
+REPLACE = "replace"  # a text fix: ``old`` replaced by ``new`` in place
 
 # Why a duplicate was removed: long enough to stand on its own, or part of a repeated run of
 # paragraphs (the body captured twice, byline and headings included).
@@ -39,6 +40,10 @@ class Edit:
     ``start``/``end`` is the span of the input replaced by ``new`` (``old`` is its text), in
     Unicode code points of the decoded input. For a removal the span covers the paragraph's whole
     lines plus one separator, so the paragraphs around it keep their layout.
+
+    Removals name the ``kept`` copies they were verified against, their ``cluster``, the verified
+    ``score`` and the MinHash ``estimate``; text fixes (``op == "replace"``) have no kept copy,
+    cluster, score or estimate, and ``paragraph`` is None when the fix lies between paragraphs.
     """
 
     op: str
@@ -48,10 +53,10 @@ class Edit:
     new: str
     rule: str
     reason: str
-    paragraph: ParagraphRef
+    paragraph: ParagraphRef | None
     kept: tuple[ParagraphRef, ...]
-    cluster: int
-    score: float
+    cluster: int | None
+    score: float | None
     estimate: float | None
 
 

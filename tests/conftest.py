@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
-
 from dedup import Deduplicator, Document, Settings
+from dedup.model import REMOVE, Edit, ParagraphRef
 from dedup.pipeline import Result
 
 # Property tests: a quick profile for every run, a long one for fuzzing sessions
@@ -28,6 +27,12 @@ def run(texts: dict[str, str], **settings: object) -> Result:
     """Run the library on documents given as ``{id: text}``."""
     docs = [Document(doc_id, text) for doc_id, text in texts.items()]
     return Deduplicator(Settings(**settings)).run(docs)  # type: ignore[arg-type]
+
+
+def removal(edit: Edit) -> tuple[ParagraphRef, float]:
+    """The removed paragraph and verified score of a removal edit."""
+    assert edit.op == REMOVE and edit.paragraph is not None and edit.score is not None
+    return edit.paragraph, edit.score
 
 
 def cleaned(texts: dict[str, str], **settings: object) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The whole library flow: ordering, determinism, scope and the simple entry point."""
 
 import pytest
-from conftest import run
+from conftest import removal, run
 
 from dedup import Deduplicator, Document, Settings, clean_texts
 
@@ -26,7 +26,7 @@ def test_results_carry_edits_and_clusters() -> None:
     (edit,) = doc.edits
     start = len(P1) + len(P2) + 1
     assert (edit.start, edit.end, edit.old, edit.rule) == (start, len(doc.document.text) - 1, "\n" + P1, "exact")
-    assert edit.kept[0].index == 0 and edit.paragraph.index == 2
+    assert edit.kept[0].index == 0 and removal(edit)[0].index == 2
     assert len(result.clusters) == 1
     assert [m.status for m in result.clusters[0].members] == ["canonical", "removed"]
 

@@ -1,6 +1,6 @@
 """The decision rules: standing duplicates, repeated runs, list items, merged lines, keep rules."""
 
-from conftest import cleaned, run
+from conftest import cleaned, removal, run
 
 from dedup.model import ALONE, IN_RUN
 from dedup.plan import is_list_item
@@ -28,7 +28,7 @@ def test_short_lines_go_inside_a_repeated_run() -> None:
     text = lines("Harbour library", "By Anna Keller", LONG_A, LONG_B, "By Anna Keller", LONG_A, LONG_B)
     result = run({"a": text})
     assert result.documents[0].cleaned == lines("Harbour library", "By Anna Keller", LONG_A, LONG_B)
-    reasons = sorted((e.paragraph.index, e.reason) for e in result.documents[0].edits)
+    reasons = sorted((removal(e)[0].index, e.reason) for e in result.documents[0].edits)
     assert reasons == [(4, IN_RUN), (5, ALONE), (6, ALONE)]
 
 
@@ -94,9 +94,9 @@ def test_scope_document_ignores_other_documents() -> None:
 def test_every_removal_points_at_a_kept_paragraph() -> None:
     text = lines(LONG_A, LONG_A, LONG_A, LONG_B, LONG_A + " Read more: Boats and books", LONG_B[:60] + "…")
     result = run({"a": text, "b": lines(LONG_B, LONG_A)})
-    removed = {(e.paragraph.doc, e.paragraph.index) for d in result.documents for e in d.edits}
+    removed = {(removal(e)[0].doc, removal(e)[0].index) for d in result.documents for e in d.edits}
     for d in result.documents:
         for e in d.edits:
             assert all((k.doc, k.index) not in removed for k in e.kept)
-            assert e.score >= result.settings.threshold
+            assert removal(e)[1] >= result.settings.threshold
     assert cleaned({"a": text, "b": lines(LONG_B, LONG_A)})["b"] == "\n"  # all of b is a copy

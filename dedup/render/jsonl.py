@@ -38,7 +38,8 @@ def _edit(edit: Edit, out_start: int) -> dict[str, Any]:
         "new": edit.new,
         "rule": edit.rule,
         "reason": edit.reason,
-        "paragraph": {"index": edit.paragraph.index, "span": [edit.paragraph.start, edit.paragraph.end]},
+        "paragraph": None if edit.paragraph is None
+        else {"index": edit.paragraph.index, "span": [edit.paragraph.start, edit.paragraph.end]},
         "kept": [_ref(k) for k in edit.kept],
         "cluster": edit.cluster,
         "score": edit.score,
