@@ -25,11 +25,12 @@ from rich.table import Table
 from rich.text import Text
 
 from dedup import __version__
-from dedup.model import REMOVE, Problem
+from dedup.fixes import FIX_RULES
+from dedup.model import BOILERPLATE, REMOVE, Problem
 from dedup.pipeline import Deduplicator, Result
 from dedup.readers import STDIN, Input, Loaded, discover, read_inputs
 from dedup.render.jsonl import cluster_record, dumps, edit_record, problem_record
-from dedup.settings import KEEP_RULES, SCOPES, Settings
+from dedup.settings import BOILERPLATE_MODES, KEEP_RULES, SCOPES, Settings
 from dedup.writers import write_atomic
 
 EXIT_OK = 0
@@ -78,6 +79,14 @@ def detection_options(f: F) -> F:
                      help="Match across all inputs (corpus) or within each document only."),
         click.option("--keep", type=click.Choice(KEEP_RULES), default=_DEFAULTS.keep, show_default=True,
                      help="Which copy stays: the first in input order, or the longest."),
+        click.option("--no-fix", is_flag=True, help="Turn every text fix off (duplicates only)."),
+        click.option("--skip-fix", "skip_fix", multiple=True, type=click.Choice(FIX_RULES),
+                     help="Turn one text fix off (repeatable)."),
+        click.option("--boilerplate", type=click.Choice(BOILERPLATE_MODES), default=_DEFAULTS.boilerplate,
+                     show_default=True,
+                     help="Lines found in many documents: remove every copy, or only report them."),
+        click.option("--boilerplate-min-docs", type=click.IntRange(2), default=_DEFAULTS.boilerplate_min_docs,
+                     show_default=True, help="Documents a short line must occur in to be boilerplate."),
         click.option("--glob", "pattern", default="*.txt", show_default=True,
                      help="File-name pattern for files found in folders."),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."),
@@ -87,9 +96,12 @@ def detection_options(f: F) -> F:
     return f
 
 
-def _settings(threshold: float, num_perm: int, min_chars: int, scope: str, keep: str) -> Settings:
+def _settings(options: dict[str, Any]) -> Settings:
+    """One ``Settings`` from the detection and fix options (the only place they are combined)."""
+    skip = set(options.pop("skip_fix", ()))
+    fixes = () if options.pop("no_fix", False) else tuple(r for r in FIX_RULES if r not in skip)
     try:
-        return Settings(threshold=threshold, num_perm=num_perm, min_chars=min_chars, scope=scope, keep=keep)
+        return Settings(fixes=fixes, **options)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
 
@@ -154,7 +166,13 @@ def _summary(result: Result, problems: list[Problem], messages: Messages, verb: 
     table.add_row("paragraphs", f"{sum(d.paragraphs for d in result.documents):,}")
     table.add_row("removed", f"{len(removed):,} paragraphs, {sum(e.end - e.start for e in removed):,} characters")
     table.add_row("by rule", counts(Counter(e.rule for e in removed)))
-    table.add_row("by reason", counts(Counter(e.reason for e in removed)))
+    table.add_row("by reason", counts(Counter(e.reason if e.rule != BOILERPLATE else "boilerplate" for e in removed)))
+    fixes = [rule for d in result.documents for e in d.edits if e.op != REMOVE for rule in e.rule.split("+")]
+    table.add_row("fixes", counts(Counter(fixes)))
+    listed = [b for d in result.documents for b in d.boilerplate]
+    if listed:
+        docs = len({b.paragraph.doc for b in listed})
+        table.add_row("boilerplate", f"{len(listed):,} paragraphs in {docs:,} documents")
     messages.render(table)
     if problems:
         messages.info(f"{len(problems)} input(s) could not be processed (see errors above)", "yellow")
@@ -180,14 +198,14 @@ def _fail(message: str) -> NoReturn:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when anything would change.")
 @detection_options
 def clean(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, report_path: str | None,
-          check: bool, threshold: float, num_perm: int, min_chars: int, scope: str, keep: str,
-          pattern: str, quiet: bool) -> None:
-    """Remove repeated paragraphs from INPUT files, folders, or - (stdin).
+          check: bool, pattern: str, quiet: bool, **options: Any) -> None:
+    """Remove repeated paragraphs from INPUT files, folders, or - (stdin), and fix scraping
+    artefacts (see --skip-fix).
 
     One file or - without -o writes the cleaned text to stdout.
     """
     messages = _messages(quiet)
-    settings = _settings(threshold, num_perm, min_chars, scope, keep)
+    settings = _settings(options)
     to_stdout = not (output_dir or in_place or check)
     if output_dir and in_place:
         _fail("-o/--output and --in-place exclude each other")
@@ -244,15 +262,14 @@ def _check_collisions(loaded: list[Loaded]) -> None:
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
 @detection_options
-def scan(inputs: tuple[str, ...], threshold: float, num_perm: int, min_chars: int, scope: str,
-         keep: str, pattern: str, quiet: bool) -> None:
+def scan(inputs: tuple[str, ...], pattern: str, quiet: bool, **options: Any) -> None:
     """Write the duplicate clusters of INPUT as JSON Lines on stdout; change nothing.
 
     Each line is one cluster: the canonical copy with its text, and every member with its
     status (removed or kept, and why), rule and verified score.
     """
     messages = _messages(quiet)
-    settings = _settings(threshold, num_perm, min_chars, scope, keep)
+    settings = _settings(options)
     loaded, problems = _load(inputs, pattern, messages)
     result = _run(loaded, settings, messages)
     text_of = {d.document.id: d.document.text for d in result.documents}

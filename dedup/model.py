@@ -7,6 +7,8 @@ from dataclasses import dataclass
 REMOVE = "remove"  # a duplicate paragraph deleted (``new`` is empty)
 REPLACE = "replace"  # a text fix: ``old`` replaced by ``new`` in place
 
+BOILERPLATE = "boilerplate"  # the rule of a removal of every copy of a boilerplate line
+
 # Why a duplicate was removed: long enough to stand on its own, or part of a repeated run of
 # paragraphs (the body captured twice, byline and headings included).
 ALONE = "long-enough"
@@ -61,18 +63,50 @@ class Edit:
 
 
 @dataclass(frozen=True, slots=True)
+class Boilerplate:
+    """A paragraph whose text occurs in ``documents`` documents of the input."""
+
+    paragraph: ParagraphRef
+    documents: int
+
+
+@dataclass(frozen=True, slots=True)
 class DocumentResult:
-    """A document, how it was split, the edits made to it and the cleaned text."""
+    """A document, how it was split, the edits made to it and the cleaned text.
+
+    ``content_chars`` counts the characters of its paragraphs (whitespace between them
+    excluded); ``boilerplate`` lists its boilerplate lines when they are detected.
+    """
 
     document: Document
     mode: str
     paragraphs: int
     edits: tuple[Edit, ...]
     cleaned: str
+    content_chars: int = 0
+    boilerplate: tuple[Boilerplate, ...] = ()
 
     @property
     def changed(self) -> bool:
         return bool(self.edits)
+
+    def signals(self) -> dict[str, object]:
+        """Per-document quality signals: the share of paragraphs and of characters removed as
+        duplicates (Gopher-style duplicate fractions) and the number of fixes by rule, so a
+        reviewer can spot documents a scraper mangled."""
+        removed = [e for e in self.edits if e.op == REMOVE and e.paragraph is not None]
+        fixes: dict[str, int] = {}
+        for e in self.edits:
+            if e.op == REPLACE:
+                for rule in e.rule.split("+"):
+                    fixes[rule] = fixes.get(rule, 0) + 1
+        chars = sum(e.paragraph.end - e.paragraph.start for e in removed if e.paragraph is not None)
+        return {
+            "duplicate_paragraphs": round(len(removed) / self.paragraphs, 4) if self.paragraphs else 0.0,
+            "duplicate_chars": round(chars / self.content_chars, 4) if self.content_chars else 0.0,
+            "removed_paragraphs": len(removed),
+            "fixes": dict(sorted(fixes.items())),
+        }
 
 
 @dataclass(frozen=True, slots=True)

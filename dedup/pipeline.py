@@ -7,6 +7,7 @@ given, so results never depend on earlier calls.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -15,12 +16,24 @@ import numpy as np
 
 from dedup.apply import apply_edits, removal_spans
 from dedup.cluster import components
+from dedup.fixes import Fixed, Fixer
 from dedup.index import Banding, candidate_pairs, choose_banding
 from dedup.keys import matching_key
-from dedup.model import REMOVE, Cluster, Document, DocumentResult, Edit, Member, ParagraphRef
+from dedup.model import (
+    BOILERPLATE,
+    REMOVE,
+    REPLACE,
+    Boilerplate,
+    Cluster,
+    Document,
+    DocumentResult,
+    Edit,
+    Member,
+    ParagraphRef,
+)
 from dedup.plan import Plan, Planner, Table, is_list_item
-from dedup.segment import Segments, segment
-from dedup.settings import Settings
+from dedup.segment import LINE, Segments, segment
+from dedup.settings import BOILERPLATE_OFF, BOILERPLATE_REMOVE, Settings
 from dedup.signatures import MinHasher, jaccard_estimate
 from dedup.verify import KeyMatch, Verifier
 
@@ -69,6 +82,7 @@ class Result:
 class _Corpus:
     docs: tuple[Document, ...]
     segments: tuple[Segments, ...]
+    fixed: tuple[Fixed, ...]
     table: Table
 
 
@@ -81,6 +95,7 @@ class Deduplicator:
         self.hasher = MinHasher(num_perm=s.num_perm, seed=s.seed, ngram=s.ngram)
         self.banding: Banding = choose_banding(s.num_perm, s.lsh_recall_at)
         self.verifier = Verifier(s.threshold)
+        self.fixer = Fixer(s.fixes)
 
     def run(self, documents: Iterable[Document], progress: Progress | None = None) -> Result:
         corpus = self._read(documents)
@@ -99,26 +114,30 @@ class Deduplicator:
 
     # -- read, segment, key -----------------------------------------------------------------------
 
-    @staticmethod
-    def _read(documents: Iterable[Document]) -> _Corpus:
+    def _read(self, documents: Iterable[Document]) -> _Corpus:
+        """Segment every document, fix it, and key its paragraphs (keys come from the fixed text,
+        so a paragraph with mojibake matches its clean copy)."""
         docs = tuple(sorted(documents, key=lambda d: d.id))
         for a, b in pairwise(docs):
             if a.id == b.id:
                 raise ValueError(f"two documents share the id {a.id!r}")
+        segs = [segment(doc.text) for doc in docs]
+        # A document without paragraphs (empty, or only whitespace) passes through untouched.
+        fixed = self.fixer.fix_all([doc.text if len(seg) else "" for doc, seg in zip(docs, segs, strict=True)],
+                                   [seg.mode == LINE for seg in segs])
+        fixed = [f if len(seg) else Fixer.unchanged(doc.text) for f, seg, doc in zip(fixed, segs, docs, strict=True)]
         key_ids: dict[str, int] = {}
         keys: list[str] = []
         doc_col: list[int] = []
         index_col: list[int] = []
         key_col: list[int] = []
         doc_start: list[int] = []
-        segs: list[Segments] = []
-        for d, doc in enumerate(docs):
-            seg = segment(doc.text)
-            segs.append(seg)
+        for d, (seg, fix) in enumerate(zip(segs, fixed, strict=True)):
             doc_start.append(len(doc_col))
-            text = doc.text
+            text = fix.text
             for i, (s, e) in enumerate(zip(seg.starts, seg.ends, strict=True)):
-                key = matching_key(text[s:e])
+                fs, fe = fix.span(s, e) if fix.fixes else (s, e)
+                key = matching_key(text[fs:fe])
                 kid = key_ids.get(key)
                 if kid is None:
                     kid = key_ids[key] = len(keys)
@@ -128,7 +147,7 @@ class Deduplicator:
                 key_col.append(kid)
         doc_start.append(len(doc_col))
         table = Table(doc_col, index_col, key_col, doc_start, keys)
-        return _Corpus(docs, tuple(segs), table)
+        return _Corpus(docs, tuple(segs), tuple(fixed), table)
 
     # -- verify ----------------------------------------------------------------------------------
 
@@ -164,6 +183,7 @@ class Deduplicator:
             seg = corpus.segments[d]
             return ParagraphRef(corpus.docs[d].id, i, seg.starts[i], seg.ends[i])
 
+        boilerplate = self._boilerplate(table)
         edges = ((gid, q) for gid, srcs in plan.sources.items() for s in srcs for q in s.kept)
         groups = components(len(table), edges, plan.rank)
         cluster_of: dict[int, int] = {}
@@ -172,11 +192,12 @@ class Deduplicator:
             out: list[Member] = []
             for gid in members:
                 cluster_of[gid] = cid
-                out.append(self._member(gid, members[0], plan, table, ref))
+                out.append(self._member(gid, members[0], plan, table, ref, boilerplate))
             clusters.append(Cluster(cid, tuple(out)))
 
+        remove_boilerplate = self.settings.boilerplate == BOILERPLATE_REMOVE
         removed_by_doc: dict[int, list[int]] = {}
-        for gid in plan.removed:
+        for gid in set(plan.removed) | (set(boilerplate) if remove_boilerplate else set()):
             removed_by_doc.setdefault(table.doc[gid], []).append(gid)
         results: list[DocumentResult] = []
         for d, doc in enumerate(corpus.docs):
@@ -185,9 +206,16 @@ class Deduplicator:
             spans = removal_spans(seg, [table.index[g] for g in gids])
             edits: list[Edit] = []
             for gid in gids:
-                decision = plan.removed[gid]
-                src = decision.source
                 start, end = spans[table.index[gid]]
+                decision = plan.removed.get(gid)
+                if decision is None:  # boilerplate: every copy goes, none is kept
+                    edits.append(Edit(
+                        op=REMOVE, start=start, end=end, old=doc.text[start:end], new="",
+                        rule=BOILERPLATE, reason=f"in {boilerplate[gid]} documents", paragraph=ref(gid),
+                        kept=(), cluster=cluster_of.get(gid), score=None, estimate=None,
+                    ))
+                    continue
+                src = decision.source
                 estimate = jaccard_estimate(signatures[table.key_id[gid]], signatures[src.key])
                 edits.append(Edit(
                     op=REMOVE, start=start, end=end, old=doc.text[start:end], new="",
@@ -195,12 +223,53 @@ class Deduplicator:
                     kept=tuple(ref(q) for q in src.kept), cluster=cluster_of[gid],
                     score=round(src.score, 4), estimate=round(estimate, 4),
                 ))
+            edits.extend(self._fix_edits(doc, seg, corpus.fixed[d], sorted(spans.values())))
+            edits.sort(key=lambda e: e.start)
             cleaned = apply_edits(doc.text, edits) if edits else doc.text
-            results.append(DocumentResult(doc, seg.mode, len(seg), tuple(edits), cleaned))
+            lo = table.doc_start[d]
+            listed = tuple(Boilerplate(ref(g), boilerplate[g]) for g in range(lo, lo + len(seg)) if g in boilerplate)
+            content = sum(e - s for s, e in zip(seg.starts, seg.ends, strict=True))
+            results.append(DocumentResult(doc, seg.mode, len(seg), tuple(edits), cleaned, content, listed))
         return Result(self.settings, tuple(results), tuple(clusters))
 
+    def _boilerplate(self, table: Table) -> dict[int, int]:
+        """Paragraphs whose (short) key occurs in at least ``boilerplate_min_docs`` documents,
+        with that number of documents. Found from the input itself, in any language."""
+        s = self.settings
+        if s.boilerplate == BOILERPLATE_OFF:
+            return {}
+        docs_of: dict[int, set[int]] = {}
+        for gid in range(len(table)):
+            kid = table.key_id[gid]
+            if 0 < len(table.keys[kid]) <= s.boilerplate_max_chars:
+                docs_of.setdefault(kid, set()).add(table.doc[gid])
+        common = {kid: len(ds) for kid, ds in docs_of.items() if len(ds) >= s.boilerplate_min_docs}
+        return {gid: common[table.key_id[gid]] for gid in range(len(table)) if table.key_id[gid] in common}
+
+    @staticmethod
+    def _fix_edits(doc: Document, seg: Segments, fixed: Fixed, removals: list[tuple[int, int]]) -> list[Edit]:
+        """The document's text fixes, except those inside removed paragraphs (their text is gone)."""
+        out: list[Edit] = []
+        starts = [a for a, _ in removals]
+        for f in fixed.fixes:
+            i = bisect_right(starts, f.start) - 1
+            if (i >= 0 and f.start < removals[i][1]) or (i + 1 < len(removals) and removals[i + 1][0] < f.end):
+                continue  # overlaps a removal
+            k = bisect_right(seg.line_starts, f.start) - 1
+            para = None
+            if k >= 0 and f.end <= seg.line_ends[k]:
+                para = ParagraphRef(doc.id, k, seg.starts[k], seg.ends[k])
+            out.append(Edit(
+                op=REPLACE, start=f.start, end=f.end, old=doc.text[f.start : f.end], new=f.new,
+                rule="+".join(f.rules), reason=f.note, paragraph=para, kept=(), cluster=None,
+                score=None, estimate=None,
+            ))
+        return out
+
     def _member(self, gid: int, canonical: int, plan: Plan, table: Table,
-                ref: Callable[[int], ParagraphRef]) -> Member:
+                ref: Callable[[int], ParagraphRef], boilerplate: dict[int, int]) -> Member:
+        if gid in boilerplate and self.settings.boilerplate == BOILERPLATE_REMOVE:
+            return Member(ref(gid), "removed", BOILERPLATE, None, f"in {boilerplate[gid]} documents", ())
         if gid == canonical:
             return Member(ref(gid), "canonical", None, None, "kept: first in keep order", ())
         decision = plan.removed.get(gid)

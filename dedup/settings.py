@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
+from dedup.fixes import FIX_RULES
 from dedup.signatures import HASH_VERSION, SCHEME
 
 KEEP_FIRST = "first"
@@ -15,6 +16,10 @@ SCOPE_CORPUS = "corpus"
 SCOPE_DOCUMENT = "document"
 SCOPES = (SCOPE_CORPUS, SCOPE_DOCUMENT)
 KEY_VERSION = "nfkc-casefold-quotes-dashes-ws-v1"
+BOILERPLATE_OFF = "off"
+BOILERPLATE_REMOVE = "remove"
+BOILERPLATE_REPORT = "report"
+BOILERPLATE_MODES = (BOILERPLATE_OFF, BOILERPLATE_REMOVE, BOILERPLATE_REPORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,11 @@ class Settings:
     keep        which copy of a cluster stays: "first" (input order) or "longest".
     scope       "corpus" (within and across documents) or "document" (within each only).
     seed        MinHash permutation seed, as in datasketch.
+    fixes       the text-fix rules to apply (``dedup.fixes.FIX_RULES``; all by default).
+    boilerplate "off", "remove" (every copy of a boilerplate line goes, the first included) or
+                "report" (listed in the report only).
+    boilerplate_min_docs  a line of at most ``boilerplate_max_chars`` characters is
+                boilerplate when it occurs in at least this many documents.
     """
 
     threshold: float = 0.85
@@ -45,6 +55,10 @@ class Settings:
     keep: str = KEEP_FIRST
     scope: str = SCOPE_CORPUS
     seed: int = 1
+    fixes: tuple[str, ...] = FIX_RULES
+    boilerplate: str = BOILERPLATE_OFF
+    boilerplate_min_docs: int = 3
+    boilerplate_max_chars: int = 200
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -63,9 +77,19 @@ class Settings:
             raise ValueError(f"keep must be one of {', '.join(KEEP_RULES)}, got {self.keep!r}")
         if self.scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {self.scope!r}")
+        unknown = set(self.fixes) - set(FIX_RULES)
+        if unknown:
+            raise ValueError(f"unknown fix rule(s) {', '.join(sorted(unknown))}; known: {', '.join(FIX_RULES)}")
+        if self.boilerplate not in BOILERPLATE_MODES:
+            raise ValueError(f"boilerplate must be one of {', '.join(BOILERPLATE_MODES)}, got {self.boilerplate!r}")
+        if self.boilerplate_min_docs < 2:
+            raise ValueError(f"boilerplate_min_docs must be >= 2, got {self.boilerplate_min_docs}")
+        if self.boilerplate_max_chars < 1:
+            raise ValueError(f"boilerplate_max_chars must be >= 1, got {self.boilerplate_max_chars}")
 
     def as_dict(self) -> dict[str, object]:
         d: dict[str, object] = asdict(self)
+        d["fixes"] = sorted(self.fixes)
         d["minhash_scheme"] = SCHEME
         d["shingle_hash"] = HASH_VERSION
         d["key"] = KEY_VERSION

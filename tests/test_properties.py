@@ -84,7 +84,7 @@ def test_input_order_does_not_change_the_result(docs: dict[str, str], rnd: rando
 @SETTINGS
 @given(corpus)
 def test_every_removal_has_a_kept_copy_that_passes_verification(docs: dict[str, str]) -> None:
-    result = run(docs)
+    result = run(docs, fixes=())  # keys of the raw text: no fix changes what is compared
     text = {d.document.id: d.document.text for d in result.documents}
     removed = {(removal(e)[0].doc, removal(e)[0].index) for d in result.documents for e in d.edits}
     verifier = Verifier(result.settings.threshold)

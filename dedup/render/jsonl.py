@@ -61,6 +61,9 @@ def edit_record(result: DocumentResult, fingerprint: str) -> dict[str, Any]:
         "output": {"sha256": sha256(result.cleaned), "chars": len(result.cleaned)},
         "segmentation": result.mode,
         "paragraphs": result.paragraphs,
+        "signals": result.signals(),
+        "boilerplate": [{"index": b.paragraph.index, "span": [b.paragraph.start, b.paragraph.end],
+                         "documents": b.documents} for b in result.boilerplate],
         "edits": [_edit(e, s) for e, s in zip(edits, output_starts(edits), strict=True)],
     }
 

@@ -1,0 +1,183 @@
+"""Each text fix on English, French and German, including text it must leave alone."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import run
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dedup.apply import restore
+from dedup.fixes import FIX_RULES, Fixer
+from dedup.model import REPLACE
+
+
+def fix(text: str, *rules: str, lines: bool = True) -> str:
+    (fixed,) = Fixer(rules or FIX_RULES).fix_all([text], [lines])
+    return fixed.text
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("Je n&#39;ai pas dit &laquo;non&raquo;", "Je n'ai pas dit «non»"),
+    ("AT&amp;T and Barnes &amp; Noble", "AT&T and Barnes & Noble"),
+    ("Preis:&nbsp;10&nbsp;€", "Preis:\u00a010\u00a0€"),
+])
+def test_html_entities(before: str, after: str) -> None:
+    assert fix(before, "html-entity") == after
+
+
+@pytest.mark.parametrize("text", [
+    "Fish & chips; R&D; a&b",  # no entity
+    "&notanentity; &#xZZ;",  # not valid
+    "bidi &#x202e;override and &#0; null",  # decodes to a control: left escaped
+])
+def test_html_entities_left_alone(text: str) -> None:
+    assert fix(text, "html-entity") == text
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("La dÃ©lÃ©gation a rencontrÃ© le ministre.", "La délégation a rencontré le ministre."),
+    ("The mayorâ€™s office said â€œnoâ€\x9d.", "The mayor’s office said “no”."),
+    ("Die StraÃŸe ist gesperrt, GrÃ¼ÃŸe aus MÃ¼nchen.", "Die Straße ist gesperrt, Grüße aus München."),
+])
+def test_mojibake(before: str, after: str) -> None:
+    assert fix(before, "mojibake") == after
+
+
+@pytest.mark.parametrize("text", [
+    "“Curly quotes” stay, as do ligatures ﬁ and full width ＡＢＣ.",
+    "Ça coûte 10\u202f000\u00a0€, à Zürich ou à Köln — sans problème.",
+    "Ångström, Øresund, Ð, ð and Þ are real letters.",
+    "A line\nbreak and a\u2028line separator stay.",
+])
+def test_mojibake_leaves_clean_text_alone(text: str) -> None:
+    assert fix(text, "mojibake") == text
+
+
+def test_invisible_characters() -> None:
+    assert fix("kräfte\u00adzehrend hoch\u200bgedrillt\u2060", "invisible") == "kräftezehrend hochgedrillt"
+    assert fix("\ufeffStart and a \ufeff in the middle", "invisible") == "\ufeffStart and a  in the middle"
+    kept = "Family 👨\u200d👩\u200d👧, می\u200cخواهم, « Bonjour » 10\u202f000"
+    assert fix(kept, "invisible") == kept
+
+
+def test_nfc() -> None:
+    assert fix("Bu\u0308rgeramt, cafe\u0301, A\u030angstro\u0308m", "nfc") == "Bürgeramt, café, Ångström"
+    assert fix("ﬁ ＡＢＣ ①", "nfc") == "ﬁ ＡＢＣ ①"  # compatibility characters are not folded
+
+
+def test_whitespace() -> None:
+    text = "Title  \r\n\r\n\r\n\r\nFirst\t line  with   runs.\r\n    indented line\r\n"
+    assert fix(text, "whitespace") == "Title\n\nFirst line with runs.\n    indented line\n"
+    assert fix("A\n\nB\n", "whitespace") == "A\n\nB\n"  # one blank line is a paragraph break: kept
+    assert fix("Ça\u00a0: oui", "whitespace") == "Ça\u00a0: oui"  # no-break spaces are not spaces here
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("aux Etats- Unis mardi", "aux Etats-Unis mardi"),
+    ("c'est-à- dire", "c'est-à-dire"),
+    ("in Baden- Württemberg", "in Baden-Württemberg"),
+    ("l'arrière- pays niçois, dans l'arrière-pays", "l'arrière-pays niçois, dans l'arrière-pays"),
+    ("a well- known fact, well-known to all", "a well-known fact, well-known to all"),
+])
+def test_hyphenation_joins_broken_words_on_evidence(before: str, after: str) -> None:
+    assert fix(before, "hyphenation") == after
+
+
+@pytest.mark.parametrize("text", [
+    "check our deals page- we'll update it if we find more",  # a dash without its space
+    "al cierre de esta edición- aún se exploraban sus detalles",
+    "dijo en una entrevista con Cooperativa- deslizó que es poco factible",
+    "l'arrière- pays niçois",  # no evidence that it is one word
+    "the RAM- but not the cache",
+])
+def test_hyphenation_leaves_dashes_without_evidence(text: str) -> None:
+    assert fix(text, "hyphenation") == text
+
+
+@pytest.mark.parametrize("text", [
+    "les soins pré- et post-opératoires",
+    "des réglages mono- ou bi-processeurs",
+    "der Ein- und Ausgang, Vor- oder Nachteile, Ein- bis Zweifamilienhaus",
+    "pre- and post-war, first- or second-hand",
+    "le trajet Paris - Lyon, de 10- 12 heures",
+    "un tiret – comme ceci - et cela",
+])
+def test_hyphenation_leaves_suspended_hyphens_ranges_and_dashes(text: str) -> None:
+    assert fix(text, "hyphenation") == text
+
+
+def test_hyphenation_uses_the_input_vocabulary_as_evidence() -> None:
+    (a, _) = Fixer(["hyphenation"]).fix_all(["La visite en Allema- gne.", "L'Allemagne a répondu."], [True, True])
+    assert a.text == "La visite en Allemagne."
+    assert "'Allemagne' occurs in the input" in a.fixes[0].note
+    assert fix("Le voyage en Allema- gne.", "hyphenation") == "Le voyage en Allema- gne."  # no evidence
+
+
+def test_a_hyphen_at_a_line_break_joins_only_inside_a_paragraph_and_with_evidence() -> None:
+    text = "Ein Besuch in Deutsch-\nland und der Schweiz.\nDeutschland ist groß."
+    assert fix(text, "hyphenation", lines=False) == "Ein Besuch in Deutschland und der Schweiz.\nDeutschland ist groß."
+    assert fix(text, "hyphenation", lines=True) == text  # lines are paragraphs: never joined across
+    assert fix("Ein well-\nknown case.", "hyphenation", lines=False) == "Ein well-\nknown case."
+
+
+def test_fixes_are_recorded_and_reversible_through_the_pipeline() -> None:
+    text = "La dÃ©lÃ©gation  est aux Etats- Unis.\r\nLe\u00ad retour&nbsp;: mardi.  \r\n"
+    result = run({"a": text})
+    doc = result.documents[0]
+    assert doc.cleaned == "La délégation est aux Etats-Unis.\nLe retour\u00a0: mardi.\n"
+    assert {e.op for e in doc.edits} == {REPLACE}
+    assert all(e.kept == () and e.score is None and e.cluster is None for e in doc.edits)
+    assert restore(doc.cleaned, doc.edits) == text
+    assert doc.signals()["fixes"] == {"hyphenation": 1, "html-entity": 1, "invisible": 1,
+                                       "mojibake": 1, "whitespace": 4}
+
+
+def test_fixes_can_be_turned_off() -> None:
+    text = "aux Etats- Unis  mardi\n"
+    assert run({"a": text}, fixes=()).documents[0].cleaned == text
+    assert run({"a": text}, fixes=("whitespace",)).documents[0].cleaned == "aux Etats- Unis mardi\n"
+    with pytest.raises(ValueError, match="unknown fix rule"):
+        Fixer(["spelling"])
+
+
+def test_fixes_inside_removed_paragraphs_are_dropped() -> None:
+    para = "The council opened a floating library on the old harbour on Saturday afternoon."
+    text = f"{para}\n{para.replace('library', 'libr&shy;ary')}  \n"
+    doc = run({"a": text}).documents[0]
+    assert doc.cleaned == f"{para}\n"
+    assert [e.op for e in doc.edits] == ["remove"]
+
+
+def test_a_mojibake_copy_matches_its_clean_copy() -> None:
+    para = "La délégation militaire a rencontré les responsables marocains pendant trois jours."
+    broken = para.encode("utf-8").decode("latin-1")
+    doc = run({"a": f"{para}\n{broken}\n"}).documents[0]
+    assert doc.cleaned == f"{para}\n"
+
+
+ALPHABET = st.sampled_from([*"ab é\u0301-\u00ad\u200b&;#39\r\n\t", "&amp;", "Ã©", "- ", "  "])
+
+
+@given(st.lists(ALPHABET, max_size=40).map("".join))
+def test_a_fix_changes_nothing_outside_its_own_span(text: str) -> None:
+    (fixed,) = Fixer(FIX_RULES).fix_all([text], [True])
+    pos, rebuilt = 0, []
+    for f in fixed.fixes:
+        assert pos <= f.start <= f.end <= len(text)
+        rebuilt.append(text[pos : f.start])
+        rebuilt.append(f.new)
+        pos = f.end
+    rebuilt.append(text[pos:])
+    assert "".join(rebuilt) == fixed.text
+
+
+@given(st.lists(ALPHABET, max_size=40).map("".join))
+def test_fixing_twice_changes_nothing_more(text: str) -> None:
+    once = fix(text)
+    assert fix(once) == once
+
+
+def test_list_dashes_at_line_starts_are_not_broken_words() -> None:
+    text = "Termin: 21.02., 19 Uhr\n- Ort: Marktplatz\n- Eintritt: 44,90 €\n"
+    assert fix(text, "hyphenation") == text
