@@ -1,110 +1,137 @@
-"""LSH banding over a signature matrix: which paragraphs are worth comparing.
+"""The index: everything a run has seen that later paragraphs may be compared with.
 
-The signature matrix is cut into ``bands`` bands of ``rows`` values; two signatures that agree on
-every value of at least one band become a candidate pair. The band table is a handful of numpy
-arrays (one 64-bit key per paragraph and band), not a dict of Python objects per paragraph.
-Candidates are only candidates: ``verify`` decides on the text itself.
+It grows batch by batch and holds only compact columns: each unique matching key once (with its
+LSH band values and an 8-bit MinHash sketch for the candidate gate), and per paragraph its
+document, position, key, span and whether it was removed. Memory therefore grows with the
+number of distinct paragraphs seen, not with the size of the input, and a paragraph seen in an
+earlier batch (or an earlier run, with ``dedup.store``) is a copy like any other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 
-_MIX = np.array(
-    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5], dtype=np.uint64
-)
+from dedup.lsh import Banding, BandTable
+from dedup.verify import KeyMatch
 
 
-SMALL_BUCKET = 16
+@dataclass
+class Index:
+    """Append-only state shared by the batches of a run (and, persisted, by runs)."""
 
+    banding: Banding
+    num_perm: int
+    keys: list[str] = field(default_factory=list)
+    key_len: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
+    # per paragraph (gid = position in these columns)
+    para_doc: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
+    para_index: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
+    para_key: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
+    para_start: array = field(default_factory=lambda: array("q"))  # type: ignore[type-arg]
+    para_end: array = field(default_factory=lambda: array("q"))  # type: ignore[type-arg]
+    removed: bytearray = field(default_factory=bytearray)
+    # per document
+    doc_ids: list[str] = field(default_factory=list)
+    doc_start: array = field(default_factory=lambda: array("q", [0]))  # type: ignore[type-arg]
+    # verified key-level matches, by the key that may go; and keys that may be part of a merged line
+    matches: dict[int, list[KeyMatch]] = field(default_factory=dict)
+    containers: dict[int, list[int]] = field(default_factory=dict)
 
-@dataclass(frozen=True, slots=True)
-class Banding:
-    """How a signature is cut into bands; ``bands * rows <= num_perm``."""
+    def __post_init__(self) -> None:
+        self._key_ids: dict[str, int] = {k: i for i, k in enumerate(self.keys)}
+        self._first = array("q", [-1] * len(self.keys))  # first paragraph of each key
+        self._more: dict[int, list[int]] = {}  # all paragraphs of keys seen more than once
+        for gid, kid in enumerate(self.para_key):
+            self._note_occurrence(kid, gid)
+        self.bands = BandTable(self.banding)
+        self._sketch = np.zeros((0, self.num_perm), dtype=np.uint8)
+        self._sketch_rows = 0
 
-    bands: int
-    rows: int
+    # -- keys ----------------------------------------------------------------------------------
 
-    def probability(self, jaccard: float) -> float:
-        """Chance that two sets with this Jaccard similarity become candidates."""
-        return float(1.0 - (1.0 - jaccard**self.rows) ** self.bands)
+    def intern(self, key: str) -> int:
+        """The id of ``key``, adding it when new."""
+        kid = self._key_ids.get(key)
+        if kid is None:
+            kid = self._key_ids[key] = len(self.keys)
+            self.keys.append(key)
+            self.key_len.append(len(key))
+            self._first.append(-1)
+        return kid
 
+    def add_sketches(self, first_key: int, signatures: np.ndarray) -> np.ndarray:
+        """Record the MinHash signatures of keys ``first_key...`` (low 8 bits, for the candidate
+        gate) and their band values; return the new candidate pairs."""
+        n = len(signatures)
+        end = first_key + n
+        if end > len(self._sketch):
+            grown = np.zeros((max(end, 2 * len(self._sketch), 1024), self.num_perm), dtype=np.uint8)
+            grown[: self._sketch_rows] = self._sketch[: self._sketch_rows]
+            self._sketch = grown
+        self._sketch[first_key:end] = signatures.astype(np.uint8)
+        self._sketch_rows = end
+        from dedup.lsh import band_values
 
-def choose_banding(num_perm: int, recall_at: float, target: float = 0.9) -> Banding:
-    """The most selective banding that still finds pairs of Jaccard ``recall_at`` with
-    probability ``target``: recall first, since verification removes false candidates."""
-    if not 0.0 < recall_at < 1.0:
-        raise ValueError("recall_at must be between 0 and 1")
-    best = Banding(num_perm, 1)
-    for rows in range(1, num_perm + 1):
-        banding = Banding(num_perm // rows, rows)
-        if banding.bands < 1 or banding.probability(recall_at) < target:
-            break
-        best = banding
-    return best
+        ids = np.arange(first_key, end, dtype=np.int64)
+        nonempty = np.fromiter((self.key_len[k] > 0 for k in range(first_key, end)), dtype=bool, count=n)
+        return self.bands.add(ids[nonempty], band_values(signatures[nonempty], self.banding))
 
+    def agreement(self, pairs: np.ndarray) -> np.ndarray:
+        """Share of the 8-bit sketch values two keys agree on (a MinHash Jaccard estimate,
+        biased up by at most 1/256): used only to skip hopeless candidates."""
+        return (self._sketch[pairs[:, 0]] == self._sketch[pairs[:, 1]]).mean(axis=1)  # type: ignore[no-any-return]
 
-def band_keys(signatures: np.ndarray, banding: Banding) -> np.ndarray:
-    """A ``(n, bands)`` uint64 array: one hash of each band of each signature."""
-    n = signatures.shape[0]
-    keys = np.zeros((n, banding.bands), dtype=np.uint64)
-    sig = signatures.astype(np.uint64)
-    for r in range(banding.rows):
-        cols = sig[:, r : banding.bands * banding.rows : banding.rows]
-        keys ^= cols + _MIX[r % len(_MIX)] + (keys << np.uint64(6)) + (keys >> np.uint64(2))
-        keys *= _MIX[(r + 1) % len(_MIX)]
-    keys += np.arange(banding.bands, dtype=np.uint64)[None, :] * _MIX[3]  # separate the bands
-    return keys
+    def add_matches(self, found: list[KeyMatch]) -> None:
+        for m in found:
+            self.matches.setdefault(m.removed, []).append(m)
 
+    # -- documents and paragraphs --------------------------------------------------------------
 
-def candidate_pairs(signatures: np.ndarray, banding: Banding, skip: np.ndarray | None = None) -> np.ndarray:
-    """Candidate pairs ``(i, j)`` with ``i < j`` as an ``(m, 2)`` int64 array, sorted.
+    @property
+    def paragraphs(self) -> int:
+        return len(self.para_key)
 
-    A bucket of up to ``SMALL_BUCKET`` members yields all its pairs. In a larger bucket each
-    member is paired with the bucket's first member and with the member just before it (rows
-    are in input order), so it costs ``2k`` pairs rather than ``k**2`` while every member stays
-    linked to the earliest copy. Rows flagged in ``skip`` (empty keys) are never paired.
-    """
-    n = signatures.shape[0]
-    if n < 2:
-        return np.zeros((0, 2), dtype=np.int64)
-    keys = band_keys(signatures, banding)
-    rows = np.arange(n, dtype=np.int64)
-    if skip is not None:
-        rows = rows[~skip]
-        keys = keys[~skip]
-    flat_keys = keys.T.reshape(-1)
-    flat_rows = np.tile(rows, banding.bands)
-    order = np.lexsort((flat_rows, flat_keys))
-    k_sorted = flat_keys[order]
-    r_sorted = flat_rows[order]
-    same_as_prev = np.zeros(len(k_sorted), dtype=bool)
-    same_as_prev[1:] = k_sorted[1:] == k_sorted[:-1]
-    if not same_as_prev.any():
-        return np.zeros((0, 2), dtype=np.int64)
-    # Index of the first element of each element's bucket.
-    starts = np.where(~same_as_prev, np.arange(len(k_sorted)), 0)
-    np.maximum.accumulate(starts, out=starts)
-    members = np.flatnonzero(same_as_prev)
-    offset = members - starts[members]  # position within the bucket (>= 1)
-    # Small buckets: every pair. Large ones: each member with the first and the previous one.
-    sizes = np.diff(np.append(np.flatnonzero(~same_as_prev), len(k_sorted)))
-    bucket_size = np.repeat(sizes, sizes)[members]
-    small = bucket_size <= SMALL_BUCKET
-    m_small = members[small]
-    count = offset[small]
-    current = np.repeat(r_sorted[m_small], count)
-    first_of = np.repeat(starts[m_small], count)
-    within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-    all_pairs = np.stack([r_sorted[first_of + within], current], 1)
-    m_large = members[~small]
-    firsts = r_sorted[starts[m_large]]
-    prevs = r_sorted[m_large - 1]
-    cur = r_sorted[m_large]
-    pairs = np.concatenate([all_pairs, np.stack([firsts, cur], 1), np.stack([prevs, cur], 1)])
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    pairs.sort(axis=1)
-    code = np.unique(pairs[:, 0] * n + pairs[:, 1])
-    return np.stack([code // n, code % n], 1)
+    def add_document(self, doc_id: str, paragraphs: Iterator[tuple[int, int, int]]) -> int:
+        """Append a document and its paragraphs ``(key id, start, end)``; return its number."""
+        d = len(self.doc_ids)
+        self.doc_ids.append(doc_id)
+        for i, (kid, start, end) in enumerate(paragraphs):
+            gid = len(self.para_key)
+            self.para_doc.append(d)
+            self.para_index.append(i)
+            self.para_key.append(kid)
+            self.para_start.append(start)
+            self.para_end.append(end)
+            self.removed.append(0)
+            self._note_occurrence(kid, gid)
+        self.doc_start.append(len(self.para_key))
+        return d
+
+    def _note_occurrence(self, kid: int, gid: int) -> None:
+        first = self._first[kid]
+        if first < 0:
+            self._first[kid] = gid
+        elif kid in self._more:
+            self._more[kid].append(gid)
+        else:
+            self._more[kid] = [first, gid]
+
+    def occurrences(self, kid: int) -> list[int]:
+        """Paragraphs with this key, in input order."""
+        more = self._more.get(kid)
+        if more is not None:
+            return more
+        first = self._first[kid]
+        return [first] if first >= 0 else []
+
+    def doc_range(self, doc: int) -> tuple[int, int]:
+        return self.doc_start[doc], self.doc_start[doc + 1]
+
+    def occurrences_before(self, kid: int, gid: int) -> list[int]:
+        occ = self.occurrences(kid)
+        return occ[: bisect_left(occ, gid)]

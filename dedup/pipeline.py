@@ -1,14 +1,16 @@
-"""One forward flow: segment -> key -> sign -> index -> verify -> cluster -> plan -> apply.
+"""One forward flow, batch by batch: segment -> fix -> key -> sign -> index -> verify -> plan -> apply.
 
-``Deduplicator`` is the library entry point. It owns its settings and the objects derived from
-them (hasher, banding, verifier) and nothing else: every run starts from the documents it is
-given, so results never depend on earlier calls.
+``Deduplicator`` is the library entry point. It owns its settings, the objects derived from them
+(hasher, banding, verifier, fixer) and, for ``clean``, an ``Index`` of everything seen so far, so
+a paragraph seen in an earlier batch (or an earlier run, with a persistent index) is a copy like
+any other. ``run`` starts from a fresh index every time: its result depends only on the
+documents it is given.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -17,8 +19,9 @@ import numpy as np
 from dedup.apply import apply_edits, removal_spans
 from dedup.cluster import components
 from dedup.fixes import Fixed, Fixer
-from dedup.index import Banding, candidate_pairs, choose_banding
+from dedup.index import Index
 from dedup.keys import matching_key
+from dedup.lsh import Banding, choose_banding
 from dedup.model import (
     BOILERPLATE,
     REMOVE,
@@ -31,9 +34,9 @@ from dedup.model import (
     Member,
     ParagraphRef,
 )
-from dedup.plan import Plan, Planner, Table, is_list_item
+from dedup.plan import Plan, Planner, is_list_item
 from dedup.segment import LINE, Segments, segment
-from dedup.settings import BOILERPLATE_OFF, BOILERPLATE_REMOVE, Settings
+from dedup.settings import BOILERPLATE_OFF, BOILERPLATE_REMOVE, KEEP_LONGEST, Settings
 from dedup.signatures import MinHasher, jaccard_estimate
 from dedup.verify import KeyMatch, Verifier
 
@@ -45,13 +48,16 @@ Progress = Callable[[str, int, int], None]
 # candidates before the costly text comparison; nothing is ever removed on the estimate.
 GATE_MIN_CHARS = 60
 GATE_SHARE = 0.5
+# Characters of input per batch. Memory holds the index plus one batch; results do not depend
+# on the batch size (tests/test_pipeline.py checks it).
+BATCH_CHARS = 1 << 25
 
 
-def plausible_pairs(pairs: np.ndarray, signatures: np.ndarray, keys: Sequence[str]) -> np.ndarray:
+def plausible_pairs(pairs: np.ndarray, index: Index) -> np.ndarray:
     """The candidate pairs worth verifying (see ``GATE_SHARE``)."""
     if len(pairs) == 0:
         return pairs
-    lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+    lengths = np.frombuffer(index.key_len, dtype=np.int32)
     la, lb = lengths[pairs[:, 0]], lengths[pairs[:, 1]]
     short = np.minimum(la, lb)
     ratio = short / np.maximum(np.maximum(la, lb), 1)
@@ -59,8 +65,7 @@ def plausible_pairs(pairs: np.ndarray, signatures: np.ndarray, keys: Sequence[st
     check = np.flatnonzero(~keep)
     for lo in range(0, len(check), 1 << 16):  # bounded memory for the (pairs x num_perm) compare
         idx = check[lo : lo + (1 << 16)]
-        agree = (signatures[pairs[idx, 0]] == signatures[pairs[idx, 1]]).mean(axis=1)
-        keep[idx] = agree >= GATE_SHARE * ratio[idx]
+        keep[idx] = index.agreement(pairs[idx]) >= GATE_SHARE * ratio[idx]
     kept: np.ndarray = pairs[keep]
     return kept
 
@@ -79,217 +84,277 @@ class Result:
 
 
 @dataclass(frozen=True, slots=True)
-class _Corpus:
-    docs: tuple[Document, ...]
-    segments: tuple[Segments, ...]
-    fixed: tuple[Fixed, ...]
-    table: Table
+class _Batch:
+    docs: list[Document]
+    segments: list[Segments]
+    fixed: list[Fixed]
+    doc_numbers: list[int]
+    lo: int  # first paragraph id of the batch
+    hi: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Note:
+    """What ``scan`` reports about a paragraph that matched an earlier one."""
+
+    status: str
+    rule: str | None
+    score: float | None
+    reason: str
+    kept: tuple[int, ...]
 
 
 class Deduplicator:
-    """Finds and removes repeated paragraphs within and across the documents of one run."""
+    """Finds and removes repeated paragraphs within and across documents, batch after batch."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, index: Index | None = None) -> None:
         self.settings = settings or Settings()
         s = self.settings
         self.hasher = MinHasher(num_perm=s.num_perm, seed=s.seed, ngram=s.ngram)
         self.banding: Banding = choose_banding(s.num_perm, s.lsh_recall_at)
         self.verifier = Verifier(s.threshold)
         self.fixer = Fixer(s.fixes)
+        self.index = index if index is not None else self.new_index()
+        self._notes: dict[int, _Note] = {}
+        self._edges: list[tuple[int, int]] = []
+
+    def new_index(self) -> Index:
+        return Index(self.banding, self.settings.num_perm)
+
+    # -- entry points ------------------------------------------------------------------------------
 
     def run(self, documents: Iterable[Document], progress: Progress | None = None) -> Result:
-        corpus = self._read(documents)
-        report = progress or (lambda stage, done, total: None)
-        keys = corpus.table.keys
-        report("sign", 0, len(keys))
-        signatures = self.hasher.signatures(keys)
-        report("index", len(keys), len(keys))
-        empty = np.fromiter((not k for k in keys), dtype=bool, count=len(keys))
-        pairs = candidate_pairs(signatures, self.banding, skip=empty)
-        pairs = plausible_pairs(pairs, signatures, keys)
-        matches, containers = self._verify(keys, pairs, report)
-        plan = Planner(self.settings, self.verifier).plan(corpus.table, matches, containers)
-        report("apply", 0, len(corpus.docs))
-        return self._results(corpus, plan, signatures)
-
-    # -- read, segment, key -----------------------------------------------------------------------
-
-    def _read(self, documents: Iterable[Document]) -> _Corpus:
-        """Segment every document, fix it, and key its paragraphs (keys come from the fixed text,
-        so a paragraph with mojibake matches its clean copy)."""
-        docs = tuple(sorted(documents, key=lambda d: d.id))
+        """Clean ``documents`` together, from a fresh index, in ``id`` order (so their order
+        does not matter); return every result and the clusters."""
+        docs = sorted(documents, key=lambda d: d.id)
         for a, b in pairwise(docs):
             if a.id == b.id:
                 raise ValueError(f"two documents share the id {a.id!r}")
+        worker = Deduplicator(self.settings)
+        results = tuple(worker.clean(docs, progress=progress))
+        return Result(self.settings, results, worker.clusters())
+
+    def clean(self, documents: Iterable[Document], progress: Progress | None = None,
+              batch_chars: int = BATCH_CHARS) -> Iterator[DocumentResult]:
+        """Clean ``documents`` in the order given, against everything this object has seen
+        before; yield one result per document, lazily, in the same order."""
+        whole = self.settings.keep == KEEP_LONGEST or self.settings.boilerplate != BOILERPLATE_OFF
+        batch: list[Document] = []
+        size = 0
+        for doc in documents:
+            batch.append(doc)
+            size += len(doc.text)
+            if size >= batch_chars and not whole:
+                yield from self._process(batch, progress)
+                batch, size = [], 0
+        if batch:
+            yield from self._process(batch, progress)
+
+    def clusters(self) -> tuple[Cluster, ...]:
+        """Paragraphs linked by verified matches so far, each with its canonical copy first."""
+        index = self.index
+        groups = components(index.paragraphs, self._edges, list(range(index.paragraphs)))
+        out: list[Cluster] = []
+        for cid, members in enumerate(groups):
+            listed: list[Member] = []
+            for gid in members:
+                note = self._notes.get(gid)
+                ref = self._ref(gid)
+                if gid == members[0] and (note is None or note.status != "removed"):
+                    listed.append(Member(ref, "canonical", None, None, "kept: first in keep order", ()))
+                elif note is None:
+                    listed.append(Member(ref, "kept", None, None, "kept: a copy of it was matched, not it", ()))
+                else:
+                    listed.append(Member(ref, note.status, note.rule, note.score, note.reason,
+                                         tuple(self._ref(q) for q in note.kept)))
+            out.append(Cluster(cid, tuple(listed)))
+        return tuple(out)
+
+    # -- one batch -----------------------------------------------------------------------------
+
+    def _process(self, docs: list[Document], progress: Progress | None) -> list[DocumentResult]:
+        report = progress or (lambda stage, done, total: None)
+        batch = self._read(docs)
+        index = self.index
+        first_new = self._first_new_key
+        new_keys = index.keys[first_new:]
+        report("sign", 0, len(new_keys))
+        signatures = self.hasher.signatures(new_keys)
+        report("index", len(new_keys), len(new_keys))
+        pairs = plausible_pairs(index.add_sketches(first_new, signatures), index)
+        self._verify(pairs, report)
+        plan = Planner(self.settings, self.verifier).plan(index, batch.lo, batch.hi)
+        report("apply", 0, len(docs))
+        return self._results(batch, plan)
+
+    def _read(self, docs: list[Document]) -> _Batch:
+        """Segment, fix and key the documents of a batch and add them to the index (keys come
+        from the fixed text, so a paragraph with mojibake matches its clean copy)."""
+        index = self.index
+        self._first_new_key = len(index.keys)
         segs = [segment(doc.text) for doc in docs]
         # A document without paragraphs (empty, or only whitespace) passes through untouched.
         fixed = self.fixer.fix_all([doc.text if len(seg) else "" for doc, seg in zip(docs, segs, strict=True)],
                                    [seg.mode == LINE for seg in segs])
         fixed = [f if len(seg) else Fixer.unchanged(doc.text) for f, seg, doc in zip(fixed, segs, docs, strict=True)]
-        key_ids: dict[str, int] = {}
-        keys: list[str] = []
-        doc_col: list[int] = []
-        index_col: list[int] = []
-        key_col: list[int] = []
-        doc_start: list[int] = []
-        for d, (seg, fix) in enumerate(zip(segs, fixed, strict=True)):
-            doc_start.append(len(doc_col))
+        lo = index.paragraphs
+        numbers: list[int] = []
+        for doc, seg, fix in zip(docs, segs, fixed, strict=True):
             text = fix.text
-            for i, (s, e) in enumerate(zip(seg.starts, seg.ends, strict=True)):
-                fs, fe = fix.span(s, e) if fix.fixes else (s, e)
-                key = matching_key(text[fs:fe])
-                kid = key_ids.get(key)
-                if kid is None:
-                    kid = key_ids[key] = len(keys)
-                    keys.append(key)
-                doc_col.append(d)
-                index_col.append(i)
-                key_col.append(kid)
-        doc_start.append(len(doc_col))
-        table = Table(doc_col, index_col, key_col, doc_start, keys)
-        return _Corpus(docs, tuple(segs), tuple(fixed), table)
 
-    # -- verify ----------------------------------------------------------------------------------
+            def paragraphs(seg: Segments = seg, fix: Fixed = fix, text: str = text) -> Iterator[tuple[int, int, int]]:
+                for s, e in zip(seg.starts, seg.ends, strict=True):
+                    fs, fe = fix.span(s, e) if fix.fixes else (s, e)
+                    yield index.intern(matching_key(text[fs:fe])), s, e
 
-    def _verify(self, keys: Sequence[str], pairs: np.ndarray,
-                report: Progress) -> tuple[list[KeyMatch], dict[int, list[int]]]:
-        matches: list[KeyMatch] = []
-        containers: dict[int, list[int]] = {}
+            numbers.append(index.add_document(doc.id, paragraphs()))
+        return _Batch(docs, segs, fixed, numbers, lo, index.paragraphs)
+
+    def _verify(self, pairs: np.ndarray, report: Progress) -> None:
+        index = self.index
+        keys = index.keys
+        compare = self.verifier.compare
         total = len(pairs)
         report("verify", 0, total)
-        compare = self.verifier.compare
+        found: list[KeyMatch] = []
         for n, (i, j) in enumerate(pairs.tolist()):
-            found = compare(i, keys[i], j, keys[j])
-            matches.extend(found)
+            matches = compare(i, keys[i], j, keys[j])
+            found.extend(matches)
             # Unless the longer key may already go in favour of the shorter, the shorter one may
             # be part of a merged line (checked in plan, where neighbours are known).
             if len(keys[i]) != len(keys[j]):
                 short, long = (i, j) if len(keys[i]) < len(keys[j]) else (j, i)
-                if not any(m.removed == long for m in found):
-                    containers.setdefault(long, []).append(short)
+                if not any(m.removed == long for m in matches):
+                    index.containers.setdefault(long, []).append(short)
             if n % 4096 == 4095:
                 report("verify", n + 1, total)
+        index.add_matches(found)
         report("verify", total, total)
-        return matches, containers
 
-    # -- cluster, plan, apply --------------------------------------------------------------------
+    # -- results ---------------------------------------------------------------------------------
 
-    def _results(self, corpus: _Corpus, plan: Plan, signatures: np.ndarray) -> Result:
-        table = corpus.table
+    def _ref(self, gid: int) -> ParagraphRef:
+        index = self.index
+        return ParagraphRef(index.doc_ids[index.para_doc[gid]], index.para_index[gid],
+                            index.para_start[gid], index.para_end[gid])
 
-        def ref(gid: int) -> ParagraphRef:
-            d = table.doc[gid]
-            i = table.index[gid]
-            seg = corpus.segments[d]
-            return ParagraphRef(corpus.docs[d].id, i, seg.starts[i], seg.ends[i])
-
-        boilerplate = self._boilerplate(table)
-        edges = ((gid, q) for gid, srcs in plan.sources.items() for s in srcs for q in s.kept)
-        groups = components(len(table), edges, plan.rank)
-        cluster_of: dict[int, int] = {}
-        clusters: list[Cluster] = []
-        for cid, members in enumerate(groups):
-            out: list[Member] = []
-            for gid in members:
-                cluster_of[gid] = cid
-                out.append(self._member(gid, members[0], plan, table, ref, boilerplate))
-            clusters.append(Cluster(cid, tuple(out)))
-
+    def _results(self, batch: _Batch, plan: Plan) -> list[DocumentResult]:
+        index = self.index
+        boilerplate = self._boilerplate(batch)
         remove_boilerplate = self.settings.boilerplate == BOILERPLATE_REMOVE
-        removed_by_doc: dict[int, list[int]] = {}
-        for gid in set(plan.removed) | (set(boilerplate) if remove_boilerplate else set()):
-            removed_by_doc.setdefault(table.doc[gid], []).append(gid)
+        for gid in plan.removed:
+            index.removed[gid] = 1
+        if remove_boilerplate:
+            for gid in boilerplate:
+                index.removed[gid] = 1
+        self._remember(batch, plan, boilerplate if remove_boilerplate else {})
+        estimates = self._estimates(plan)
         results: list[DocumentResult] = []
-        for d, doc in enumerate(corpus.docs):
-            seg = corpus.segments[d]
-            gids = sorted(removed_by_doc.get(d, ()))
-            spans = removal_spans(seg, [table.index[g] for g in gids])
+        for doc, seg, fixed, d in zip(batch.docs, batch.segments, batch.fixed, batch.doc_numbers, strict=True):
+            lo, hi = index.doc_range(d)
+            gids = [g for g in range(lo, hi) if index.removed[g]]
+            spans = removal_spans(seg, [g - lo for g in gids])
             edits: list[Edit] = []
             for gid in gids:
-                start, end = spans[table.index[gid]]
-                decision = plan.removed.get(gid)
-                if decision is None:  # boilerplate: every copy goes, none is kept
+                start, end = spans[gid - lo]
+                removal = plan.removed.get(gid)
+                if removal is None:  # boilerplate: every copy goes, none is kept
                     edits.append(Edit(
                         op=REMOVE, start=start, end=end, old=doc.text[start:end], new="",
-                        rule=BOILERPLATE, reason=f"in {boilerplate[gid]} documents", paragraph=ref(gid),
-                        kept=(), cluster=cluster_of.get(gid), score=None, estimate=None,
+                        rule=BOILERPLATE, reason=f"in {boilerplate[gid]} documents", paragraph=self._ref(gid),
+                        kept=(), cluster=None, score=None, estimate=None,
                     ))
                     continue
-                src = decision.source
-                estimate = jaccard_estimate(signatures[table.key_id[gid]], signatures[src.key])
+                src = removal.source
                 edits.append(Edit(
                     op=REMOVE, start=start, end=end, old=doc.text[start:end], new="",
-                    rule=src.rule, reason=decision.reason, paragraph=ref(gid),
-                    kept=tuple(ref(q) for q in src.kept), cluster=cluster_of[gid],
-                    score=round(src.score, 4), estimate=round(estimate, 4),
+                    rule=src.rule, reason=removal.reason, paragraph=self._ref(gid),
+                    kept=tuple(self._ref(q) for q in src.kept), cluster=src.kept[0],
+                    score=round(src.score, 4), estimate=estimates[gid],
                 ))
-            edits.extend(self._fix_edits(doc, seg, corpus.fixed[d], sorted(spans.values())))
+            edits.extend(_fix_edits(doc, seg, fixed, sorted(spans.values())))
             edits.sort(key=lambda e: e.start)
             cleaned = apply_edits(doc.text, edits) if edits else doc.text
-            lo = table.doc_start[d]
-            listed = tuple(Boilerplate(ref(g), boilerplate[g]) for g in range(lo, lo + len(seg)) if g in boilerplate)
+            listed = tuple(Boilerplate(self._ref(g), boilerplate[g]) for g in range(lo, hi) if g in boilerplate)
             content = sum(e - s for s, e in zip(seg.starts, seg.ends, strict=True))
             results.append(DocumentResult(doc, seg.mode, len(seg), tuple(edits), cleaned, content, listed))
-        return Result(self.settings, tuple(results), tuple(clusters))
+        return results
 
-    def _boilerplate(self, table: Table) -> dict[int, int]:
+    def _estimates(self, plan: Plan) -> dict[int, float]:
+        """MinHash Jaccard estimates (datasketch's estimator, full signatures) of each removed
+        paragraph and the copy it was verified against, for the record."""
+        index = self.index
+        pairs = [(index.para_key[g], d.source.key) for g, d in plan.removed.items()]
+        if not pairs:
+            return {}
+        needed = sorted({k for p in pairs for k in p})
+        sig = self.hasher.signatures([index.keys[k] for k in needed])
+        row = {k: i for i, k in enumerate(needed)}
+        return {g: round(jaccard_estimate(sig[row[a]], sig[row[b]]), 4)
+                for g, (a, b) in zip(plan.removed, pairs, strict=True)}
+
+    def _remember(self, batch: _Batch, plan: Plan, boilerplate: dict[int, int]) -> None:
+        """Keep what ``scan`` needs about this batch: the match edges, and the status of every
+        paragraph that matched an earlier one."""
+        index = self.index
+        keys = index.keys
+        for gid, srcs in plan.sources.items():
+            self._edges.extend((gid, q) for src in srcs for q in src.kept)
+            decision = plan.removed.get(gid)
+            if gid in boilerplate:
+                self._notes[gid] = _Note("removed", BOILERPLATE, None, f"in {boilerplate[gid]} documents", ())
+            elif decision is not None:
+                src = decision.source
+                self._notes[gid] = _Note("removed", src.rule, round(src.score, 4), decision.reason, src.kept)
+            else:
+                best = srcs[0]
+                key = keys[index.para_key[gid]]
+                if gid in plan.standing or gid in plan.in_run:
+                    why = "kept: every copy it matches was removed"
+                elif is_list_item(key):
+                    why = "kept: list item outside a repeated run"
+                else:
+                    why = f"kept: shorter than min_chars ({self.settings.min_chars}) outside a repeated run"
+                self._notes[gid] = _Note("kept", best.rule, round(best.score, 4), why, best.kept)
+        for gid, n in boilerplate.items():
+            if gid not in self._notes:
+                self._notes[gid] = _Note("removed", BOILERPLATE, None, f"in {n} documents", ())
+
+    def _boilerplate(self, batch: _Batch) -> dict[int, int]:
         """Paragraphs whose (short) key occurs in at least ``boilerplate_min_docs`` documents,
         with that number of documents. Found from the input itself, in any language."""
         s = self.settings
         if s.boilerplate == BOILERPLATE_OFF:
             return {}
+        index = self.index
         docs_of: dict[int, set[int]] = {}
-        for gid in range(len(table)):
-            kid = table.key_id[gid]
-            if 0 < len(table.keys[kid]) <= s.boilerplate_max_chars:
-                docs_of.setdefault(kid, set()).add(table.doc[gid])
+        for gid in range(batch.lo, batch.hi):
+            kid = index.para_key[gid]
+            if 0 < index.key_len[kid] <= s.boilerplate_max_chars:
+                docs_of.setdefault(kid, set()).add(index.para_doc[gid])
         common = {kid: len(ds) for kid, ds in docs_of.items() if len(ds) >= s.boilerplate_min_docs}
-        return {gid: common[table.key_id[gid]] for gid in range(len(table)) if table.key_id[gid] in common}
+        return {gid: common[index.para_key[gid]] for gid in range(batch.lo, batch.hi)
+                if index.para_key[gid] in common}
 
-    @staticmethod
-    def _fix_edits(doc: Document, seg: Segments, fixed: Fixed, removals: list[tuple[int, int]]) -> list[Edit]:
-        """The document's text fixes, except those inside removed paragraphs (their text is gone)."""
-        out: list[Edit] = []
-        starts = [a for a, _ in removals]
-        for f in fixed.fixes:
-            i = bisect_right(starts, f.start) - 1
-            if (i >= 0 and f.start < removals[i][1]) or (i + 1 < len(removals) and removals[i + 1][0] < f.end):
-                continue  # overlaps a removal
-            k = bisect_right(seg.line_starts, f.start) - 1
-            para = None
-            if k >= 0 and f.end <= seg.line_ends[k]:
-                para = ParagraphRef(doc.id, k, seg.starts[k], seg.ends[k])
-            out.append(Edit(
-                op=REPLACE, start=f.start, end=f.end, old=doc.text[f.start : f.end], new=f.new,
-                rule="+".join(f.rules), reason=f.note, paragraph=para, kept=(), cluster=None,
-                score=None, estimate=None,
-            ))
-        return out
 
-    def _member(self, gid: int, canonical: int, plan: Plan, table: Table,
-                ref: Callable[[int], ParagraphRef], boilerplate: dict[int, int]) -> Member:
-        if gid in boilerplate and self.settings.boilerplate == BOILERPLATE_REMOVE:
-            return Member(ref(gid), "removed", BOILERPLATE, None, f"in {boilerplate[gid]} documents", ())
-        if gid == canonical:
-            return Member(ref(gid), "canonical", None, None, "kept: first in keep order", ())
-        decision = plan.removed.get(gid)
-        if decision is not None:
-            src = decision.source
-            return Member(ref(gid), "removed", src.rule, round(src.score, 4), decision.reason,
-                          tuple(ref(q) for q in src.kept))
-        best = plan.sources[gid][0] if gid in plan.sources else None
-        key = table.keys[table.key_id[gid]]
-        if best is None:
-            why = "kept: a copy of it was matched, not it"
-        elif gid in plan.standing or gid in plan.in_run:
-            why = "kept: every copy it matches was removed"
-        elif is_list_item(key):
-            why = "kept: list item outside a repeated run"
-        else:
-            why = f"kept: shorter than min_chars ({self.settings.min_chars}) outside a repeated run"
-        return Member(ref(gid), "kept", best.rule if best else None,
-                      round(best.score, 4) if best else None, why,
-                      tuple(ref(q) for q in best.kept) if best else ())
+def _fix_edits(doc: Document, seg: Segments, fixed: Fixed, removals: list[tuple[int, int]]) -> list[Edit]:
+    """The document's text fixes, except those inside removed paragraphs (their text is gone)."""
+    out: list[Edit] = []
+    starts = [a for a, _ in removals]
+    for f in fixed.fixes:
+        i = bisect_right(starts, f.start) - 1
+        if (i >= 0 and f.start < removals[i][1]) or (i + 1 < len(removals) and removals[i + 1][0] < f.end):
+            continue  # overlaps a removal
+        k = bisect_right(seg.line_starts, f.start) - 1
+        para = None
+        if k >= 0 and f.end <= seg.line_ends[k]:
+            para = ParagraphRef(doc.id, k, seg.starts[k], seg.ends[k])
+        out.append(Edit(
+            op=REPLACE, start=f.start, end=f.end, old=doc.text[f.start : f.end], new=f.new,
+            rule="+".join(f.rules), reason=f.note, paragraph=para, kept=(), cluster=None,
+            score=None, estimate=None,
+        ))
+    return out
 
 
 def clean_texts(texts: Iterable[str], settings: Settings | None = None) -> list[str]:

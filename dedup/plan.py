@@ -1,6 +1,7 @@
 """From verified matches to decisions: which paragraph goes, and which copy it leaves behind.
 
-The rules, in the order they apply:
+The rules, in the order they apply (to the paragraphs of one batch; everything indexed earlier
+outranks the batch and is never changed):
 
 1. *Sources.* A paragraph's sources are the paragraphs that outrank it under the keep rule
    (``first``: earlier in input order; ``longest``: longer, then earlier) and that it verifiably
@@ -20,9 +21,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from dedup.index import Index
 from dedup.model import ALONE, IN_RUN
 from dedup.settings import KEEP_LONGEST, SCOPE_DOCUMENT, Settings
 from dedup.verify import EXACT, MERGED, NEAR, KeyMatch, Verifier
@@ -39,20 +41,6 @@ _MERGE_WINDOWS = ((-1, 0), (0, 1), (-2, 0), (0, 2), (-1, 0, 1), (-2, -1, 0), (0,
 def is_list_item(key: str) -> bool:
     """A bullet or numbered line ("- …", "• …", "1. …", "a) …")."""
     return _LIST_ITEM.match(key) is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """The corpus as flat columns indexed by paragraph id (gid), in input order."""
-
-    doc: Sequence[int]  # document number of each paragraph
-    index: Sequence[int]  # position within its document
-    key_id: Sequence[int]  # unique key of each paragraph
-    doc_start: Sequence[int]  # first gid of each document, plus a final sentinel
-    keys: Sequence[str]  # unique keys
-
-    def __len__(self) -> int:
-        return len(self.doc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,89 +61,76 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """Decisions for the paragraphs ``lo..hi`` of the index (one batch)."""
+
+    lo: int
+    hi: int
     sources: dict[int, list[Source]]
     removed: dict[int, Decision]
     standing: frozenset[int]
     in_run: frozenset[int]
-    rank: Sequence[int] = field(repr=False)
 
 
 class Planner:
-    """Builds a ``Plan`` from key-level matches; holds no state beyond one call's inputs."""
+    """Builds a ``Plan`` for one batch; holds no state beyond one call's inputs."""
 
     def __init__(self, settings: Settings, verifier: Verifier) -> None:
         self.settings = settings
         self.verifier = verifier
 
-    def plan(
-        self,
-        table: Table,
-        matches: Sequence[KeyMatch],
-        containers: dict[int, list[int]],
-    ) -> Plan:
-        n = len(table)
-        key_len = [len(k) for k in table.keys]
-        rank = self._ranks(table, key_len)
-        occurrences: dict[int, list[int]] = {}
-        for gid in range(n):
-            occurrences.setdefault(table.key_id[gid], []).append(gid)
-        by_removed: dict[int, list[KeyMatch]] = {}
-        for m in matches:
-            by_removed.setdefault(m.removed, []).append(m)
-
+    def plan(self, index: Index, lo: int, hi: int) -> Plan:
+        rank = self._ranker(index, lo, hi)
         sources: dict[int, list[Source]] = {}
-        for gid in range(n):
-            found = self._sources(gid, table, rank, key_len, occurrences, by_removed, containers)
+        for gid in range(lo, hi):
+            found = self._sources(index, gid, lo, rank)
             if found:
                 sources[gid] = found
-
-        self._fill_gaps(table, rank, sources)
+        self._fill_gaps(index, lo, hi, rank, sources)
+        keys, min_chars = index.keys, self.settings.min_chars
         standing = frozenset(
-            gid
-            for gid in sources
-            if key_len[table.key_id[gid]] >= self.settings.min_chars
-            and not is_list_item(table.keys[table.key_id[gid]])
+            gid for gid in sources
+            if index.key_len[index.para_key[gid]] >= min_chars and not is_list_item(keys[index.para_key[gid]])
         )
-        in_run = self._runs(table, sources, standing)
-        eligible = standing | in_run
-
+        in_run = self._runs(index, sources, standing)
         removed: dict[int, Decision] = {}
-        for gid in sorted(eligible, key=rank.__getitem__):
+        for gid in sorted(standing | in_run, key=rank):
             for src in sources[gid]:
-                if not any(k in removed for k in src.kept):
-                    reason = ALONE if gid in standing else IN_RUN
-                    removed[gid] = Decision(src, reason)
+                if not any(index.removed[k] or k in removed for k in src.kept):
+                    removed[gid] = Decision(src, ALONE if gid in standing else IN_RUN)
                     break
-        return Plan(sources, removed, standing, in_run, rank)
+        return Plan(lo, hi, sources, removed, standing, in_run)
 
     # -- ranking -------------------------------------------------------------------------------
 
-    def _ranks(self, table: Table, key_len: list[int]) -> list[int]:
-        n = len(table)
-        if self.settings.keep == KEEP_LONGEST:
-            order = sorted(range(n), key=lambda g: (-key_len[table.key_id[g]], g))
-        else:
-            order = list(range(n))
-        rank = [0] * n
-        for r, gid in enumerate(order):
-            rank[gid] = r
+    def _ranker(self, index: Index, lo: int, hi: int) -> Callable[[int], tuple[int, int, int]]:
+        """Earlier batches outrank this one; inside it, input order or longest first."""
+        longest = self.settings.keep == KEEP_LONGEST
+
+        def rank(gid: int) -> tuple[int, int, int]:
+            if gid < lo:
+                return (0, 0, gid)
+            return (1, -index.key_len[index.para_key[gid]] if longest else 0, gid)
+
         return rank
 
     # -- sources -------------------------------------------------------------------------------
 
-    def _candidates(self, kept_key: int, gid: int, table: Table, key_len: Sequence[int],
-                    occurrences: dict[int, list[int]]) -> list[int]:
+    def _candidates(self, index: Index, kept_key: int, gid: int, lo: int,
+                    rank: Callable[[int], tuple[int, int, int]]) -> list[int]:
         """Occurrences of ``kept_key`` that outrank ``gid`` and are in scope: the ones nearest
-        to ``gid`` in its own document first, then the earliest elsewhere."""
-        occ = occurrences.get(kept_key, [])
-        own = key_len[table.key_id[gid]]
-        if self.settings.keep == KEEP_LONGEST and key_len[kept_key] != own:
-            limit = len(occ) if key_len[kept_key] > own else 0
+        to ``gid`` in its own document first (and the first one there), then the earliest
+        elsewhere."""
+        occ = index.occurrences(kept_key)
+        if self.settings.keep == KEEP_LONGEST:
+            own = rank(gid)
+            limit = bisect_left(occ, lo)
+            limit += sum(1 for q in occ[limit:] if rank(q) < own)  # occurrences of one key share a length
         else:
-            limit = bisect_left(occ, gid)  # same rank class: earlier wins
-        doc = table.doc[gid]
-        a = bisect_left(occ, table.doc_start[doc], 0, limit)
-        b = bisect_left(occ, table.doc_start[doc + 1], a, limit)
+            limit = bisect_left(occ, gid)
+        doc = index.para_doc[gid]
+        d_lo, d_hi = index.doc_range(doc)
+        a = bisect_left(occ, d_lo, 0, limit)
+        b = bisect_left(occ, d_hi, a, limit)
         here = bisect_left(occ, gid, a, b)
         same_doc = [q for q in occ[max(a, here - MAX_SOURCES) : min(b, here + MAX_SOURCES)] if q != gid]
         same_doc.sort(key=lambda q: abs(q - gid))
@@ -166,70 +141,69 @@ class Planner:
             out.extend((occ[: min(a, MAX_SOURCES)] + occ[b : min(limit, b + MAX_SOURCES)])[:MAX_SOURCES])
         return out
 
-    def _sources(self, gid: int, table: Table, rank: Sequence[int], key_len: Sequence[int],
-                 occurrences: dict[int, list[int]], by_removed: dict[int, list[KeyMatch]],
-                 containers: dict[int, list[int]]) -> list[Source]:
-        key = table.key_id[gid]
-        found: list[Source] = [
-            Source((q,), EXACT, 1.0, key) for q in self._candidates(key, gid, table, key_len, occurrences)
-        ]
-        for m in by_removed.get(key, ()):
-            found.extend(
-                Source((q,), m.rule, m.score, m.kept)
-                for q in self._candidates(m.kept, gid, table, key_len, occurrences)
-            )
-        if key in containers:
-            found.extend(self._merged(gid, table, rank, key_len, occurrences, containers[key]))
-        found.sort(key=lambda s: (-s.score, table.doc[s.kept[0]] != table.doc[gid], rank[s.kept[0]]))
+    def _sources(self, index: Index, gid: int, lo: int, rank: Callable[[int], tuple[int, int, int]]) -> list[Source]:
+        key = index.para_key[gid]
+        found: list[Source] = [Source((q,), EXACT, 1.0, key) for q in self._candidates(index, key, gid, lo, rank)]
+        m: KeyMatch
+        for m in index.matches.get(key, ()):
+            found.extend(Source((q,), m.rule, m.score, m.kept) for q in self._candidates(index, m.kept, gid, lo, rank))
+        parts = index.containers.get(key)
+        if parts:
+            found.extend(self._merged(index, gid, lo, rank, parts))
+        doc = index.para_doc[gid]
+        found.sort(key=lambda s: (-s.score, index.para_doc[s.kept[0]] != doc, rank(s.kept[0])))
         return found
 
-    def _merged(self, gid: int, table: Table, rank: Sequence[int], key_len: Sequence[int],
-                occurrences: dict[int, list[int]], parts: list[int]) -> list[Source]:
+    def _merged(self, index: Index, gid: int, lo: int, rank: Callable[[int], tuple[int, int, int]],
+                parts: list[int]) -> list[Source]:
         """Sources where this paragraph is two or three consecutive kept paragraphs run together."""
-        key = table.keys[table.key_id[gid]]
+        key = index.keys[index.para_key[gid]]
         out: list[Source] = []
         seen: set[tuple[int, ...]] = set()
+        own = rank(gid)
         for part in parts:
-            for q in self._candidates(part, gid, table, key_len, occurrences):
-                lo, hi = table.doc_start[table.doc[q]], table.doc_start[table.doc[q] + 1]
+            for q in self._candidates(index, part, gid, lo, rank):
+                d_lo, d_hi = index.doc_range(index.para_doc[q])
                 for offsets in _MERGE_WINDOWS:
                     window = tuple(q + d for d in offsets)
-                    if window in seen or window[0] < lo or window[-1] >= hi or gid in window:
+                    if window in seen or window[0] < d_lo or window[-1] >= d_hi or gid in window:
                         continue
                     seen.add(window)
-                    if any(rank[w] >= rank[gid] for w in window):
+                    if any(rank(w) >= own for w in window):
                         continue
-                    sizes = [key_len[table.key_id[w]] for w in window]
+                    sizes = [index.key_len[index.para_key[w]] for w in window]
                     if min(sizes) < max(MIN_MERGE_PART, MIN_MERGE_SHARE * len(key)):
                         continue  # every piece must carry real text, not a stray label
-                    joined = " ".join(table.keys[table.key_id[w]] for w in window)
+                    joined = " ".join(index.keys[index.para_key[w]] for w in window)
                     score = self.verifier.near(key, joined)
                     if score is not None:
                         out.append(Source(window, MERGED, score, part))
         return out
 
-    def _fill_gaps(self, table: Table, rank: Sequence[int], sources: dict[int, list[Source]]) -> None:
+    def _fill_gaps(self, index: Index, lo: int, hi: int, rank: Callable[[int], tuple[int, int, int]],
+                   sources: dict[int, list[Source]]) -> None:
         """Check the paragraphs LSH could not pair (short lines with a typo) against the paragraph
         their neighbours' copies point to: inside a copied block, line k+1 is compared with the
         line after the copy of line k. One pass forward and one backward."""
-        n = len(table)
+        n = index.paragraphs
         for step in (1, -1):
-            order = range(n) if step == 1 else range(n - 1, -1, -1)
+            order = range(lo, hi) if step == 1 else range(hi - 1, lo - 1, -1)
             for gid in order:
                 nb = gid - step
-                if gid in sources or not 0 <= nb < n or nb not in sources or table.doc[nb] != table.doc[gid]:
+                if gid in sources or not lo <= nb < hi or nb not in sources \
+                        or index.para_doc[nb] != index.para_doc[gid]:
                     continue
-                key = table.keys[table.key_id[gid]]
+                key = index.keys[index.para_key[gid]]
                 found: list[Source] = []
                 for src in sources[nb]:
                     q = (src.kept[-1] if step == 1 else src.kept[0]) + step
-                    if not 0 <= q < n or table.doc[q] != table.doc[src.kept[0]] or q == gid:
+                    if not 0 <= q < n or index.para_doc[q] != index.para_doc[src.kept[0]] or q == gid:
                         continue
-                    if rank[q] >= rank[gid] or (self.settings.scope == SCOPE_DOCUMENT
-                                                and table.doc[q] != table.doc[gid]):
+                    if rank(q) >= rank(gid) or (self.settings.scope == SCOPE_DOCUMENT
+                                                and index.para_doc[q] != index.para_doc[gid]):
                         continue
-                    kept_key = table.key_id[q]
-                    score = self.verifier.near(key, table.keys[kept_key])
+                    kept_key = index.para_key[q]
+                    score = self.verifier.near(key, index.keys[kept_key])
                     if score is not None:
                         found.append(Source((q,), EXACT if score == 1.0 else NEAR, score, kept_key))
                 if found:
@@ -237,7 +211,7 @@ class Planner:
 
     # -- runs ----------------------------------------------------------------------------------
 
-    def _runs(self, table: Table, sources: dict[int, list[Source]], standing: frozenset[int]) -> frozenset[int]:
+    def _runs(self, index: Index, sources: dict[int, list[Source]], standing: frozenset[int]) -> frozenset[int]:
         """Members of repeated runs that hold at least one standing duplicate."""
         window = self.settings.run_window
         out: set[int] = set()
@@ -248,8 +222,8 @@ class Planner:
                 out.update(run)
 
         for gid in sorted(sources):
-            if run and gid == run[-1] + 1 and table.doc[gid] == table.doc[run[-1]] \
-                    and self._coherent(table, sources[run[-1]], sources[gid], window):
+            if run and gid == run[-1] + 1 and index.para_doc[gid] == index.para_doc[run[-1]] \
+                    and _coherent(index, sources[run[-1]], sources[gid], window):
                 run.append(gid)
                 continue
             close()
@@ -257,12 +231,12 @@ class Planner:
         close()
         return frozenset(out)
 
-    @staticmethod
-    def _coherent(table: Table, a: list[Source], b: list[Source], window: int) -> bool:
-        """Two neighbouring duplicates whose copies are neighbours as well."""
-        for sa in a:
-            for sb in b:
-                qa, qb = sa.kept[0], sb.kept[-1]
-                if qa != qb and table.doc[qa] == table.doc[qb] and abs(qb - qa) <= window:
-                    return True
-        return False
+
+def _coherent(index: Index, a: list[Source], b: list[Source], window: int) -> bool:
+    """Two neighbouring duplicates whose copies are neighbours as well."""
+    for sa in a:
+        for sb in b:
+            qa, qb = sa.kept[0], sb.kept[-1]
+            if qa != qb and index.para_doc[qa] == index.para_doc[qb] and abs(qb - qa) <= window:
+                return True
+    return False

@@ -63,3 +63,15 @@ def test_progress_callback_sees_the_stages() -> None:
     seen: list[str] = []
     Deduplicator().run([Document("a", f"{P1}\n{P1}\n")], progress=lambda s, d, t: seen.append(s))
     assert {"sign", "index", "verify", "apply"} <= set(seen)
+
+
+def test_clean_remembers_earlier_batches() -> None:
+    dedup = Deduplicator()
+    (first,) = dedup.clean([Document("monday", f"{P1}\n{P2}\n")])
+    (second,) = dedup.clean([Document("tuesday", f"{P3}\n{P1}\n")])
+    assert first.cleaned == f"{P1}\n{P2}\n"
+    assert second.cleaned == f"{P3}\n"
+    (edit,) = second.edits
+    assert edit.kept[0].doc == "monday"
+    # run() always starts from a fresh index
+    assert dedup.run([Document("tuesday", f"{P3}\n{P1}\n")]).documents[0].cleaned == f"{P3}\n{P1}\n"

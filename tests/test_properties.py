@@ -110,3 +110,14 @@ def test_every_removal_has_a_kept_copy_that_passes_verification(docs: dict[str, 
 def test_text_without_repeats_comes_back_unchanged(paras: list[str], sep: str) -> None:
     text = sep.join(paras) + "\n"
     assert run({"a": text}).documents[0].cleaned == text
+
+
+@SETTINGS
+@given(corpus, st.integers(1, 400))
+def test_batch_size_does_not_change_the_result(docs: dict[str, str], batch_chars: int) -> None:
+    from dedup import Deduplicator, Document
+
+    ordered = [Document(k, docs[k]) for k in sorted(docs)]
+    whole = run(docs)
+    batched = list(Deduplicator().clean(ordered, batch_chars=batch_chars))
+    assert [(d.cleaned, d.edits) for d in batched] == [(d.cleaned, d.edits) for d in whole.documents]

@@ -1,0 +1,126 @@
+"""LSH banding: which keys are worth comparing, batch after batch.
+
+A signature is cut into ``bands`` bands of ``rows`` values; two keys whose signatures agree on
+every value of one band fall into the same bucket of that band and become a candidate pair.
+``BandTable`` keeps, per band, one sorted array of 32-bit band values and the key ids in each
+bucket (in id order): about ``8 * bands`` bytes per key, no Python object per key. Each batch is
+merged in (numpy's stable sort merges the two sorted runs in linear time), and each new key is
+paired with the first ``FIRST_MEMBERS`` keys of its bucket and with the key just before it. The
+pairs a key gets therefore do not depend on how the input was cut into batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FIRST_MEMBERS = 16
+_MIX = np.array(
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5], dtype=np.uint64
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Banding:
+    """How a signature is cut into bands; ``bands * rows <= num_perm``."""
+
+    bands: int
+    rows: int
+
+    def probability(self, jaccard: float) -> float:
+        """Chance that two sets with this Jaccard similarity become candidates."""
+        return float(1.0 - (1.0 - jaccard**self.rows) ** self.bands)
+
+
+def choose_banding(num_perm: int, recall_at: float, target: float = 0.9) -> Banding:
+    """The most selective banding that still finds pairs of Jaccard ``recall_at`` with
+    probability ``target``: recall first, since verification removes false candidates."""
+    if not 0.0 < recall_at < 1.0:
+        raise ValueError("recall_at must be between 0 and 1")
+    best = Banding(num_perm, 1)
+    for rows in range(1, num_perm + 1):
+        banding = Banding(num_perm // rows, rows)
+        if banding.bands < 1 or banding.probability(recall_at) < target:
+            break
+        best = banding
+    return best
+
+
+def band_values(signatures: np.ndarray, banding: Banding) -> np.ndarray:
+    """A ``(n, bands)`` uint32 array: one hash of each band of each signature."""
+    n = signatures.shape[0]
+    acc = np.zeros((n, banding.bands), dtype=np.uint64)
+    sig = signatures.astype(np.uint64)
+    for r in range(banding.rows):
+        cols = sig[:, r : banding.bands * banding.rows : banding.rows]
+        acc ^= cols + _MIX[r % len(_MIX)] + (acc << np.uint64(6)) + (acc >> np.uint64(2))
+        acc *= _MIX[(r + 1) % len(_MIX)]
+    acc += np.arange(banding.bands, dtype=np.uint64)[None, :] * _MIX[3]  # separate the bands
+    acc ^= acc >> np.uint64(32)
+    folded: np.ndarray = acc.astype(np.uint32)
+    return folded
+
+
+class BandTable:
+    """The LSH index: sorted band values per band, grown by ``add``."""
+
+    def __init__(self, banding: Banding) -> None:
+        self.banding = banding
+        self._values = [np.zeros(0, dtype=np.uint32) for _ in range(banding.bands)]
+        self._ids = [np.zeros(0, dtype=np.int32) for _ in range(banding.bands)]
+
+    def __len__(self) -> int:
+        return len(self._ids[0]) if self._ids else 0
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes + i.nbytes for v, i in zip(self._values, self._ids, strict=True))
+
+    def add(self, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Insert keys ``ids`` (all larger than every id already in the table, increasing) with
+        their band ``values``; return the candidate pairs ``(earlier id, new id)`` as an
+        ``(m, 2)`` int64 array, sorted and unique."""
+        if len(ids) == 0:
+            return np.zeros((0, 2), dtype=np.int64)
+        first_new = int(ids[0])
+        found: list[np.ndarray] = []
+        for b in range(self.banding.bands):
+            v = values[:, b]
+            order = np.argsort(v, kind="stable")
+            merged_v = np.concatenate([self._values[b], v[order]])
+            merged_id = np.concatenate([self._ids[b], ids[order].astype(np.int32)])
+            perm = np.argsort(merged_v, kind="stable")  # two sorted runs: a linear-time merge
+            mv, mid = merged_v[perm], merged_id[perm]
+            self._values[b], self._ids[b] = mv, mid
+            found.append(_bucket_pairs(mv, mid, first_new))
+        pairs = np.concatenate(found)
+        if len(pairs) == 0:
+            return pairs
+        width = np.int64(int(ids[-1]) + 1)
+        code = np.unique(pairs[:, 0] * width + pairs[:, 1])
+        out: np.ndarray = np.stack([code // width, code % width], 1)
+        return out
+
+
+def _bucket_pairs(values: np.ndarray, ids: np.ndarray, first_new: int) -> np.ndarray:
+    """For each new member of a bucket: the bucket's first ``FIRST_MEMBERS`` members before it,
+    and the member just before it."""
+    n = len(values)
+    same = np.zeros(n, dtype=bool)
+    same[1:] = values[1:] == values[:-1]
+    new = (ids >= first_new) & same
+    members = np.flatnonzero(new)
+    if len(members) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    starts = np.where(~same, np.arange(n), 0)
+    np.maximum.accumulate(starts, out=starts)
+    s = starts[members]
+    count = np.minimum(members - s, FIRST_MEMBERS)
+    current = np.repeat(ids[members].astype(np.int64), count)
+    first = np.repeat(s, count)
+    within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    early = np.stack([ids[first + within].astype(np.int64), current], 1)
+    far = members - s > FIRST_MEMBERS  # the predecessor is not among the first members
+    prev = np.stack([ids[members[far] - 1].astype(np.int64), ids[members[far]].astype(np.int64)], 1)
+    return np.concatenate([early, prev])

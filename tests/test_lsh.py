@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from dedup.lsh import FIRST_MEMBERS, Banding, BandTable, band_values, choose_banding
+from dedup.signatures import MinHasher
+
+
+def test_choose_banding_favours_recall() -> None:
+    b = choose_banding(128, 0.4)
+    assert (b.bands, b.rows) == (42, 3)
+    assert b.bands * b.rows <= 128
+    assert b.probability(0.4) >= 0.9
+    assert b.probability(0.05) < 0.01
+    with pytest.raises(ValueError):
+        choose_banding(128, 1.0)
+
+
+def pairs_of(keys: list[str]) -> list[list[int]]:
+    banding = choose_banding(128, 0.4)
+    sig = MinHasher().signatures(keys)
+    table = BandTable(banding)
+    return table.add(np.arange(len(keys)), band_values(sig, banding)).tolist()  # type: ignore[no-any-return]
+
+
+def test_candidates_include_near_copies_and_exclude_unrelated() -> None:
+    text = "A floating library opened on the old harbour on Saturday, in a decommissioned ferry."
+    pairs = pairs_of([
+        text,
+        "Completely different words about the weather in the mountains this week.",
+        text.replace("Saturday", "Sunday"),
+        text + " And a tail.",
+    ])
+    assert [0, 2] in pairs and [0, 3] in pairs and [2, 3] in pairs
+    assert not any(1 in p for p in pairs)
+    assert all(i < j for i, j in pairs)
+
+
+def test_pairs_do_not_depend_on_how_the_keys_are_batched() -> None:
+    rng = np.random.default_rng(7)
+    base = [" ".join(rng.choice(["alpha", "beta", "gamma", "delta", "epsilon", "zeta"], 12)) for _ in range(60)]
+    keys = base + [k[:-3] for k in base] + base[:20]
+    banding = choose_banding(128, 0.4)
+    values = band_values(MinHasher().signatures(keys), banding)
+    whole = BandTable(banding).add(np.arange(len(keys)), values)
+    table = BandTable(banding)
+    parts = [table.add(np.arange(a, b), values[a:b]) for a, b in ((0, 17), (17, 90), (90, len(keys)))]
+    assert np.array_equal(np.unique(np.concatenate(parts), axis=0), whole)
+    assert len(table) == len(keys)
+
+
+def test_large_buckets_cost_linear_pairs() -> None:
+    values = np.zeros((500, 4), dtype=np.uint32)  # 500 keys in one bucket of every band
+    pairs = BandTable(Banding(4, 4)).add(np.arange(500), values)
+    # each key: the first FIRST_MEMBERS keys before it, and the one just before it
+    expected = sum(min(j, FIRST_MEMBERS) + (1 if j > FIRST_MEMBERS else 0) for j in range(500))
+    assert len(pairs) == expected
+    assert {tuple(p) for p in pairs.tolist()} >= {(0, j) for j in range(1, 500)}
+
+
+def test_no_candidates_for_no_keys() -> None:
+    assert BandTable(Banding(2, 4)).add(np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=np.uint32)).shape == (0, 2)
