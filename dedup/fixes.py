@@ -70,7 +70,8 @@ _INVISIBLE_CHARS = "\u00ad\u200b\u2060\ufeff"
 _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]+")
 _LINE = re.compile(r"[^\r\n]*")
 _TRAILING = re.compile(r"[ \t]+(?=\r?\n|\r|$)")
-_INNER_RUN = re.compile(r"(?<=[^ \t\r\n])(?:[ \t]{2,}|\t)(?=[^ \t\r\n])")
+_SPACE_OR_TAB = frozenset(" \t")
+_LINE_BREAK = frozenset("\r\n")
 _SPACED_BLANK = re.compile(r"\n[ \t]+\r?\n")
 _BLANK_RUN = re.compile(r"(?:(?<=\n)|^)((?:[ \t]*\r?\n){2,})(?=[ \t]*\S|[ \t]*$)")
 _LETTERS = r"[^\W\d_]+"
@@ -240,12 +241,35 @@ def whitespace(text: str) -> list[StageEdit]:
     for m in _TRAILING.finditer(text) if trailing else ():
         if not inside_gone(m.start()):
             out.append(StageEdit(m.start(), m.end(), "", WHITESPACE, "trailing spaces"))
-    for m in _INNER_RUN.finditer(text) if "  " in text or "\t" in text else ():
-        out.append(StageEdit(m.start(), m.end(), " ", WHITESPACE, "run of spaces or tabs"))
+    out.extend(StageEdit(s, e, " ", WHITESPACE, "run of spaces or tabs") for s, e in _inner_runs(text))
     if "\r\n" in text:
         out.extend(StageEdit(m.start(), m.start() + 1, "", WHITESPACE, "CRLF line break")
                    for m in re.finditer("\r\n", text) if not inside_gone(m.start()))
     return out
+
+
+def _inner_runs(text: str) -> Iterator[tuple[int, int]]:
+    """Spans of two or more spaces/tabs, or of a tab, between two characters of one line
+    (indentation and trailing spaces are not inner runs). A find loop: most text has none, and
+    a regex would try every single space."""
+    n = len(text)
+    i = 0
+    while True:
+        a, b = text.find("  ", i), text.find("\t", i)
+        if a < 0 and b < 0:
+            return
+        p = a if b < 0 or 0 <= a < b else b
+        s = p
+        while s > 0 and text[s - 1] in _SPACE_OR_TAB:
+            s -= 1
+        e = p
+        while e < n and text[e] in _SPACE_OR_TAB:
+            e += 1
+        i = e
+        if s == 0 or e == n or text[s - 1] in _LINE_BREAK or text[e] in _LINE_BREAK:
+            continue
+        if text[s:e] != " ":
+            yield s, e
 
 
 @dataclass(frozen=True, slots=True)

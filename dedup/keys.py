@@ -28,9 +28,13 @@ _TRANSLATION: dict[int, str | None] = {ord(c): None for c in _INVISIBLE}
 _TRANSLATION.update({ord(c): "'" for c in _SINGLE_QUOTES})
 _TRANSLATION.update({ord(c): '"' for c in _DOUBLE_QUOTES})
 _TRANSLATION.update({ord(c): "-" for c in _DASHES})
+# The same mapping as (character, replacement) pairs for the non-ASCII path: a membership test
+# per character is a fast scan, and most of them are absent, so this beats ``str.translate``.
+_REPLACEMENTS = tuple((chr(k), v or "") for k, v in _TRANSLATION.items() if chr(k) != "`")
 
 _WORD = re.compile(r"\w+")
 _DIGIT = re.compile(r"\d")
+_DIGITS = re.compile(r"\d+")
 
 
 def matching_key(text: str) -> str:
@@ -42,11 +46,23 @@ def matching_key(text: str) -> str:
     """
     if "&" in text:
         text = html.unescape(text)
-    text = text.translate(_TRANSLATION)
+    if text.isascii():  # the common case: only case and whitespace to fold
+        return " ".join(text.lower().replace("`", "'").split())
+    text = _fold_marks(text)
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    text = text.casefold().translate(_TRANSLATION)
+    text = text.casefold()
+    if not text.isascii():
+        text = _fold_marks(text)
     return " ".join(text.split())
+
+
+def _fold_marks(text: str) -> str:
+    """Drop invisible characters and unify quotes and dashes (see ``_TRANSLATION``)."""
+    for char, replacement in _REPLACEMENTS:
+        if char in text:
+            text = text.replace(char, replacement)
+    return text.replace("`", "'")
 
 
 def words(key: str) -> list[str]:
@@ -54,6 +70,25 @@ def words(key: str) -> list[str]:
     return _WORD.findall(key)
 
 
+def figures(key: str) -> list[str]:
+    """The tokens of a key that carry a digit: each run of digits widened to its whole word
+    (a scan for digits, then a few steps per figure: far cheaper than tokenising the key)."""
+    out: list[str] = []
+    end = 0
+    n = len(key)
+    for m in _DIGITS.finditer(key):
+        if m.start() < end:
+            continue
+        s, e = m.start(), m.end()
+        while s > 0 and (key[s - 1].isalnum() or key[s - 1] == "_"):
+            s -= 1
+        while e < n and (key[e].isalnum() or key[e] == "_"):
+            e += 1
+        out.append(key[s:e])
+        end = e
+    return out
+
+
 def is_number(token: str) -> bool:
     """True for tokens that carry a figure: a score, a date, a price, a model number."""
-    return _DIGIT.search(token) is not None
+    return not token.isalpha() and _DIGIT.search(token) is not None

@@ -38,7 +38,7 @@ _MULTIPLIERS = np.array(
     dtype=np.uint64,
 )
 _FOLD = np.uint64(0x9E3779B97F4A7C15)
-HASH_VERSION = "poly64-fold32-v1"
+HASH_VERSION = "poly64-fold32-nulpad-v2"
 _BATCH_CHARS = 1 << 20  # characters of keys hashed per numpy batch
 _BLOCK = 8192  # shingles permuted per block: num_perm x _BLOCK uint32 values fit in the CPU cache
 
@@ -67,8 +67,10 @@ class MinHasher:
     """Computes shingle hashes and MinHash signatures for batches of keys.
 
     ``num_perm`` and ``seed`` mean what they mean in datasketch; ``ngram`` is the shingle length
-    in characters. A key shorter than ``ngram`` is one shingle; an empty key has no shingle and
-    gets datasketch's empty signature (all ``0xFFFFFFFF``).
+    in characters. A key of ``n`` characters has ``n`` shingles: the ``ngram`` characters starting
+    at each position, the last ones padded with NUL (so the end of a key is a feature, and a key
+    shorter than ``ngram`` is one padded shingle). An empty key has no shingle and gets
+    datasketch's empty signature (all ``0xFFFFFFFF``).
     """
 
     def __init__(self, num_perm: int = 128, seed: int = 1, ngram: int = 5) -> None:
@@ -82,47 +84,47 @@ class MinHasher:
         perms = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
         self._a = np.ascontiguousarray(perms[0], dtype=np.uint32)
         self._b = np.ascontiguousarray(perms[1], dtype=np.uint32)
+        self._pad = "\0" * (ngram - 1)
+
+    def _window_hashes(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Hashes of every window of the keys joined with NUL padding, and each key's start.
+
+        Key ``i``'s shingles are the windows starting at ``starts[i] .. starts[i] + len - 1``;
+        the padding after each key keeps them from reaching into the next key.
+        """
+        cps = _code_points(self._pad.join(keys) + self._pad)
+        g = self.ngram
+        windows = len(cps) - g + 1
+        h = cps[:windows].astype(np.uint64) * _MULTIPLIERS[0]
+        for j in range(1, g):
+            h += cps[j : j + windows].astype(np.uint64) * _MULTIPLIERS[j]
+        lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+        starts = np.zeros(len(keys), dtype=np.int64)
+        np.cumsum(lengths[:-1] + (g - 1), out=starts[1:])
+        return _fold(h), starts
 
     def shingle_hashes(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """All shingle hashes of ``keys`` concatenated, and offsets (``len(keys) + 1``) into them."""
-        n = len(keys)
-        lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=n)
-        if n == 0:
+        """All shingle hashes of ``keys`` concatenated, and offsets (``len(keys) + 1``) into them:
+        the values fed to MinHash (datasketch's ``MinHash.update`` with these hashes gives the
+        same signatures as ``signatures``)."""
+        if not keys:
             return np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64)
-        cps = _code_points("".join(keys))
-        g = self.ngram
-        total = len(cps)
-        # Hash of the window starting at every position (windows may straddle keys; those are
-        # discarded below).
-        windows = max(total - g + 1, 0)
-        h = np.zeros(windows, dtype=np.uint64)
-        for j in range(g):
-            h += cps[j : j + windows].astype(np.uint64) * _MULTIPLIERS[j]
-        key_starts = np.zeros(n, dtype=np.int64)
-        np.cumsum(lengths[:-1], out=key_starts[1:])
-        counts = np.where(lengths >= g, lengths - g + 1, np.where(lengths > 0, 1, 0))
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        # Positions of the valid windows: for each key, key_start + 0 .. count-1.
-        key_of = np.repeat(np.arange(n), counts)
-        within = np.arange(offsets[-1], dtype=np.int64) - offsets[:-1][key_of]
-        positions = key_starts[key_of] + within
-        short = (lengths > 0) & (lengths < g)
-        out = np.empty(offsets[-1], dtype=np.uint64)
-        long_mask = ~short[key_of]
-        out[long_mask] = h[positions[long_mask]]
-        for i in np.flatnonzero(short):  # rare: keys shorter than one shingle
-            s = int(key_starts[i])
-            seg = cps[s : s + int(lengths[i])].astype(np.uint64)
-            out[offsets[i]] = np.sum(seg * _MULTIPLIERS[: len(seg)], dtype=np.uint64)
-        return _fold(out), offsets
+        hashes, starts = self._window_hashes(keys)
+        lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+        offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        picked = np.concatenate([hashes[s : s + n] for s, n in zip(starts, lengths, strict=True)])
+        return picked.astype(np.uint32), offsets
 
     def signatures(self, keys: Sequence[str]) -> np.ndarray:
         """A ``(len(keys), num_perm)`` uint32 matrix of MinHash values."""
         sig = np.full((len(keys), self.num_perm), EMPTY_VALUE, dtype=np.uint32)
-        for lo, hi in _batches(keys):
-            hashes, offsets = self.shingle_hashes(keys[lo:hi])
-            self._fill(sig[lo:hi], hashes, offsets)
+        rows = np.fromiter((i for i, k in enumerate(keys) if k), dtype=np.int64)
+        for lo, hi in _batches([keys[i] for i in rows]):
+            batch = [keys[i] for i in rows[lo:hi]]
+            hashes, starts = self._window_hashes(batch)
+            lengths = np.fromiter((len(k) for k in batch), dtype=np.int64, count=len(batch))
+            sig[rows[lo:hi]] = self._minima(_fmix32(hashes), starts, starts + lengths)
         return sig
 
     def permute(self, hashes: np.ndarray) -> np.ndarray:
@@ -131,32 +133,31 @@ class MinHasher:
         block += self._b[:, None]
         return block
 
-    def _fill(self, out: np.ndarray, hashes: np.ndarray, offsets: np.ndarray) -> None:
-        """Write the signatures of one batch into ``out`` (rows = keys).
+    def _minima(self, mixed: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Per key, the minimum over its windows of each permutation: ``(len(starts), num_perm)``.
 
-        Works through the shingles a block of about ``_BLOCK`` columns at a time: a
-        ``num_perm x block`` array stays in the CPU cache, which makes the permute-and-minimum
-        step several times faster than on the whole batch at once.
+        Works through the windows a block of about ``_BLOCK`` at a time, so that a
+        ``num_perm x block`` array stays in the CPU cache; the padding windows between keys are
+        reduced too and dropped (every other ``reduceat`` result).
         """
-        nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
-        if len(nonempty) == 0:
-            return
-        starts = offsets[nonempty]
-        ends = offsets[nonempty + 1]
-        mixed = _fmix32(hashes.astype(np.uint32, copy=False))
-        a, b = self._a[:, None], self._b[:, None]
+        out = np.empty((len(starts), self.num_perm), dtype=np.uint32)
+        a, b = self._a, self._b[:, None]
         buf = np.empty((self.num_perm, _BLOCK), dtype=np.uint32)
-        i, n = 0, len(nonempty)
+        i, n = 0, len(starts)
         while i < n:
             lo = int(starts[i])
             j = max(int(np.searchsorted(ends, lo + _BLOCK, side="right")), i + 1)
             hi = int(ends[j - 1])
             width = hi - lo
             block = buf[:, :width] if width <= _BLOCK else np.empty((self.num_perm, width), dtype=np.uint32)
-            np.multiply.outer(a[:, 0], mixed[lo:hi], out=block)
+            np.multiply.outer(a, mixed[lo:hi], out=block)
             block += b
-            out[nonempty[i:j]] = np.minimum.reduceat(block, starts[i:j] - lo, axis=1).T
+            bounds = np.empty(2 * (j - i) - 1, dtype=np.int64)
+            bounds[0::2] = starts[i:j] - lo
+            bounds[1::2] = ends[i : j - 1] - lo
+            out[i:j] = np.minimum.reduceat(block, bounds, axis=1)[:, 0::2].T
             i = j
+        return out
 
 
 def _batches(keys: Sequence[str]) -> Iterator[tuple[int, int]]:

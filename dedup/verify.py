@@ -26,7 +26,7 @@ from itertools import pairwise
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from dedup.keys import is_number, words
+from dedup.keys import figures, is_number, words
 
 EXACT = "exact"
 NEAR = "near"
@@ -122,7 +122,8 @@ def content_preserved(removed: str, kept: str) -> bool:
 
 def same_figures(a: str, b: str) -> bool:
     """True when both texts carry the same figures, counted with multiplicity."""
-    return Counter(w for w in words(a) if is_number(w)) == Counter(w for w in words(b) if is_number(w))
+    fa, fb = figures(a), figures(b)
+    return fa == fb or Counter(fa) == Counter(fb)
 
 
 def strip_ellipsis(key: str) -> tuple[str, bool]:
@@ -195,17 +196,19 @@ class Verifier:
 
     def tail(self, kept: str, removed: str) -> float | None:
         """Similarity when ``removed`` is ``kept`` followed by a link tail."""
-        if len(removed) <= len(kept) or len(removed) - len(kept) > MAX_TAIL_CHARS + 8:
+        n = len(kept)
+        if len(removed) <= n or len(removed) - n > MAX_TAIL_CHARS + 8:
             return None
-        if not fuzz.ratio(kept, removed[: len(kept)], score_cutoff=self._cutoff):
-            return None  # cheap test first: the start of the longer copy must be the shorter one
-        al = fuzz.partial_ratio_alignment(kept, removed, score_cutoff=self._cutoff)
-        if al is None or al.dest_start > 2:
-            return None
-        head, rest = removed[: al.dest_end], removed[al.dest_end :]
-        if not is_link_tail(rest):
-            return None
-        score = fuzz.ratio(head, kept) / 100.0
-        if score < self.threshold or novel_words(head, kept) or not same_figures(head, kept):
-            return None
-        return score
+        if not fuzz.ratio(kept, removed[:n], score_cutoff=self._cutoff):
+            return None  # the start of the longer copy must be the shorter one
+        # The tail starts at a space near the end of the kept text (typos shift it a little).
+        splits = sorted((i for i in range(max(1, n - 12), min(len(removed), n + 13)) if removed[i] == " "),
+                        key=lambda i: abs(i - n))
+        for pos in splits:
+            if not is_link_tail(removed[pos:]):
+                continue
+            head = removed[:pos]
+            score = fuzz.ratio(head, kept) / 100.0
+            if score >= self.threshold and not novel_words(head, kept) and same_figures(head, kept):
+                return score
+        return None

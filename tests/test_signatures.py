@@ -44,9 +44,11 @@ def test_signatures_equal_datasketch_on_random_keys(keys: list[str]) -> None:
 def test_shingle_counts_and_short_keys() -> None:
     hasher = MinHasher(ngram=5)
     hashes, offsets = hasher.shingle_hashes(["abcdefg", "abc", "", "abcde"])
-    assert offsets.tolist() == [0, 3, 4, 4, 5]
-    # The same shingle has the same hash wherever it occurs.
-    assert hashes[0] == hashes[4]
+    assert offsets.tolist() == [0, 7, 10, 10, 15]  # one shingle per character, padded at the end
+    # The same shingle has the same hash wherever it occurs ("abcde"), and a key's end is a
+    # feature of its own ("abc" + padding differs from "abcde").
+    assert hashes[0] == hashes[10]
+    assert hashes[7] != hashes[10]
 
 
 def test_signatures_batch_boundaries_do_not_change_values() -> None:
