@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dedup.lsh import Banding, BandTable
+from dedup.lsh import Banding, BandTable, band_values
 from dedup.verify import KeyMatch
 
 
@@ -67,19 +67,40 @@ class Index:
     def add_sketches(self, first_key: int, signatures: np.ndarray) -> np.ndarray:
         """Record the MinHash signatures of keys ``first_key...`` (low 8 bits, for the candidate
         gate) and their band values; return the new candidate pairs."""
-        n = len(signatures)
+        return self.load_sketches(first_key, signatures.astype(np.uint8), band_values(signatures, self.banding))
+
+    def load_sketches(self, first_key: int, sketches: np.ndarray, bands: np.ndarray) -> np.ndarray:
+        """Record 8-bit sketches and band values of keys ``first_key...`` (as computed, or as
+        read back from a persistent index); return the new candidate pairs."""
+        n = len(sketches)
         end = first_key + n
         if end > len(self._sketch):
             grown = np.zeros((max(end, 2 * len(self._sketch), 1024), self.num_perm), dtype=np.uint8)
             grown[: self._sketch_rows] = self._sketch[: self._sketch_rows]
             self._sketch = grown
-        self._sketch[first_key:end] = signatures.astype(np.uint8)
+        self._sketch[first_key:end] = sketches
         self._sketch_rows = end
-        from dedup.lsh import band_values
-
         ids = np.arange(first_key, end, dtype=np.int64)
-        nonempty = np.fromiter((self.key_len[k] > 0 for k in range(first_key, end)), dtype=bool, count=n)
-        return self.bands.add(ids[nonempty], band_values(signatures[nonempty], self.banding))
+        nonempty = np.frombuffer(self.key_len, dtype=np.int32)[first_key:end] > 0
+        return self.bands.add(ids[nonempty], bands[nonempty])
+
+    def sketches(self, first_key: int, end: int) -> np.ndarray:
+        return self._sketch[first_key:end]
+
+    def band_values(self, signatures: np.ndarray) -> np.ndarray:
+        return band_values(signatures, self.banding)
+
+    # -- batches (hooks for a persistent index) ------------------------------------------------
+
+    def begin_batch(self) -> None:
+        """Called before a batch is read; a persistent index locks and catches up here."""
+
+    def commit_batch(self, first_key: int, first_doc: int, first_para: int, signatures: np.ndarray,
+                     matches: list[KeyMatch], containers: list[tuple[int, int]]) -> None:
+        """Called when a batch is decided; a persistent index writes it in one transaction."""
+
+    def rollback_batch(self) -> None:
+        """Called when a batch fails; a persistent index leaves the stored index unchanged."""
 
     def agreement(self, pairs: np.ndarray) -> np.ndarray:
         """Share of the 8-bit sketch values two keys agree on (a MinHash Jaccard estimate,
@@ -101,16 +122,19 @@ class Index:
         d = len(self.doc_ids)
         self.doc_ids.append(doc_id)
         for i, (kid, start, end) in enumerate(paragraphs):
-            gid = len(self.para_key)
-            self.para_doc.append(d)
-            self.para_index.append(i)
-            self.para_key.append(kid)
-            self.para_start.append(start)
-            self.para_end.append(end)
-            self.removed.append(0)
-            self._note_occurrence(kid, gid)
+            self.append_paragraph(d, i, kid, start, end, 0)
         self.doc_start.append(len(self.para_key))
         return d
+
+    def append_paragraph(self, doc: int, index: int, kid: int, start: int, end: int, removed: int) -> None:
+        gid = len(self.para_key)
+        self.para_doc.append(doc)
+        self.para_index.append(index)
+        self.para_key.append(kid)
+        self.para_start.append(start)
+        self.para_end.append(end)
+        self.removed.append(removed)
+        self._note_occurrence(kid, gid)
 
     def _note_occurrence(self, kid: int, gid: int) -> None:
         first = self._first[kid]

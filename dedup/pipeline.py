@@ -174,18 +174,26 @@ class Deduplicator:
 
     def _process(self, docs: list[Document], progress: Progress | None) -> list[DocumentResult]:
         report = progress or (lambda stage, done, total: None)
-        batch = self._read(docs)
         index = self.index
-        first_new = self._first_new_key
-        new_keys = index.keys[first_new:]
-        report("sign", 0, len(new_keys))
-        signatures = self.hasher.signatures(new_keys)
-        report("index", len(new_keys), len(new_keys))
-        pairs = plausible_pairs(index.add_sketches(first_new, signatures), index)
-        self._verify(pairs, report)
-        plan = Planner(self.settings, self.verifier).plan(index, batch.lo, batch.hi)
-        report("apply", 0, len(docs))
-        return self._results(batch, plan)
+        index.begin_batch()  # a persistent index locks the file and catches up here
+        try:
+            first_doc = len(index.doc_ids)
+            batch = self._read(docs)
+            first_new = self._first_new_key
+            new_keys = index.keys[first_new:]
+            report("sign", 0, len(new_keys))
+            signatures = self.hasher.signatures(new_keys)
+            report("index", len(new_keys), len(new_keys))
+            pairs = plausible_pairs(index.add_sketches(first_new, signatures), index)
+            found, containers = self._verify(pairs, report)
+            plan = Planner(self.settings, self.verifier).plan(index, batch.lo, batch.hi)
+            report("apply", 0, len(docs))
+            results = self._results(batch, plan)
+            index.commit_batch(first_new, first_doc, batch.lo, signatures, found, containers)
+        except BaseException:
+            index.rollback_batch()
+            raise
+        return results
 
     def _read(self, docs: list[Document]) -> _Batch:
         """Segment, fix and key the documents of a batch and add them to the index (keys come
@@ -210,13 +218,16 @@ class Deduplicator:
             numbers.append(index.add_document(doc.id, paragraphs()))
         return _Batch(docs, segs, fixed, numbers, lo, index.paragraphs)
 
-    def _verify(self, pairs: np.ndarray, report: Progress) -> None:
+    def _verify(self, pairs: np.ndarray, report: Progress) -> tuple[list[KeyMatch], list[tuple[int, int]]]:
+        """Verify candidate pairs of keys; record matches and merge containers in the index and
+        return the new ones."""
         index = self.index
         keys = index.keys
         compare = self.verifier.compare
         total = len(pairs)
         report("verify", 0, total)
         found: list[KeyMatch] = []
+        containers: list[tuple[int, int]] = []
         for n, (i, j) in enumerate(pairs.tolist()):
             matches = compare(i, keys[i], j, keys[j])
             found.extend(matches)
@@ -226,10 +237,12 @@ class Deduplicator:
                 short, long = (i, j) if len(keys[i]) < len(keys[j]) else (j, i)
                 if not any(m.removed == long for m in matches):
                     index.containers.setdefault(long, []).append(short)
+                    containers.append((long, short))
             if n % 4096 == 4095:
                 report("verify", n + 1, total)
         index.add_matches(found)
         report("verify", total, total)
+        return found, containers
 
     # -- results ---------------------------------------------------------------------------------
 

@@ -1,0 +1,105 @@
+"""The persistent SQLite index: runs that remember, settings that bind, batches that are atomic."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dedup import Deduplicator, Document, Settings
+from dedup.store import IndexMismatch, StoredIndex, stats
+
+P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
+P2 = "The ferry will stay moored at the north pier until October, then move to the river mouth."
+P3 = "About eighty visitors fit in the reading room, which has a lift for wheelchair users too."
+
+
+def opened(path: Path, settings: Settings | None = None) -> Deduplicator:
+    dedup = Deduplicator(settings)
+    dedup.index = StoredIndex.open(path, dedup.settings, dedup.hasher, dedup.banding)
+    return dedup
+
+
+def test_a_second_run_cleans_against_the_first(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    (a,) = opened(path).clean([Document("monday.txt", f"{P1}\n{P2}\n")])
+    assert a.cleaned == f"{P1}\n{P2}\n"
+    (b,) = opened(path).clean([Document("tuesday.txt", f"{P3}\n{P1}\n{P2}\n")])
+    assert b.cleaned == f"{P3}\n"
+    assert [e.kept[0].doc for e in b.edits] == ["monday.txt", "monday.txt"]
+    s = stats(path)
+    assert (s["documents"], s["paragraphs"], s["removed_paragraphs"], s["batches"]) == (2, 5, 2, 2)
+    assert s["settings"]["num_perm"] == 128 and len(s["settings"]["permutations_sha256"]) == 16
+
+
+def test_a_reopened_index_gives_the_same_result_as_one_run(tmp_path: Path) -> None:
+    docs = [Document(f"{i}.txt", f"{P1 if i % 2 else P3}\n{P2} Number {i % 3}.\n") for i in range(6)]
+    one = [r.cleaned for r in Deduplicator().clean(docs)]
+    path = tmp_path / "i.sqlite"
+    split = [r.cleaned for r in opened(path).clean(docs[:3])] + [r.cleaned for r in opened(path).clean(docs[3:])]
+    assert split == one
+
+
+def test_other_settings_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    list(opened(path).clean([Document("a", P1)]))
+    with pytest.raises(IndexMismatch, match="num_perm: index 128, this run 64"):
+        opened(path, Settings(num_perm=64))
+    with pytest.raises(IndexMismatch, match="threshold"):
+        opened(path, Settings(threshold=0.9))
+    opened(path, Settings(min_chars=10))  # decisions, not the index: allowed
+
+
+def test_a_failed_batch_leaves_the_index_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "index.sqlite"
+    list(opened(path).clean([Document("a", f"{P1}\n")]))  # clean() is lazy: consume it
+    before = stats(path)
+    dedup = opened(path)
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("killed half way")
+
+    monkeypatch.setattr(dedup, "_results", boom)
+    with pytest.raises(RuntimeError):
+        list(dedup.clean([Document("b", f"{P2}\n{P1}\n")]))
+    after = stats(path)
+    assert {k: after[k] for k in ("documents", "paragraphs", "unique_keys", "batches")} == \
+        {k: before[k] for k in ("documents", "paragraphs", "unique_keys", "batches")}
+    monkeypatch.undo()
+    (b,) = dedup.clean([Document("b", f"{P2}\n{P1}\n")])  # the object is still usable
+    assert b.cleaned == f"{P2}\n"
+
+
+def _worker(path: str, name: str, texts: list[str], out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    dedup = opened(Path(path))
+    results = []
+    for i, text in enumerate(texts):  # one batch per document: the two processes interleave
+        (r,) = dedup.clean([Document(f"{name}-{i}", text)])
+        results.append(r.cleaned)
+    out.put((name, results))
+
+
+@pytest.mark.slow
+def test_two_processes_serialise_on_one_index(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.sqlite")
+    opened(Path(path))  # create it
+    shared = [f"{P1} Copy {i}.\n{P2} Copy {i}.\n" for i in range(12)]
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(path, name, shared, out)) for name in ("a", "b")]
+    for p in procs:
+        p.start()
+    results = dict(out.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    # Every shared text survives exactly once across the two processes.
+    kept = [text for name in ("a", "b") for text in results[name] if text.strip()]
+    assert sorted(kept) == sorted(shared)
+    s = stats(path)
+    assert s["documents"] == 24 and s["removed_paragraphs"] == 24
+    with sqlite3.connect(path) as c:
+        ids = [row[0] for row in c.execute("SELECT id FROM paras ORDER BY id")]
+    assert ids == list(range(48))
