@@ -88,7 +88,7 @@ def jsonl_files(paths: Iterable[str]) -> list[str]:
     out: list[str] = []
     for p in paths:
         if p != "-" and os.path.isdir(p):
-            found = []
+            found: list[str] = []
             for dirpath, dirnames, filenames in os.walk(p):
                 dirnames.sort()
                 found.extend(os.path.join(dirpath, f) for f in filenames if f.endswith(JSONL_SUFFIXES))

@@ -1,4 +1,4 @@
-"""JSON Lines and Parquet: records in, records out, bad records named."""
+"""JSON Lines and Parquet streams: records in, records out, bad records named."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dedup import Deduplicator
-from dedup.records import Problems, RecordError, clean_parquet, clean_records, cleaned_record, read_jsonl
+from dedup.streams import Problems, RecordError, clean_parquet, clean_records, cleaned_record, read_jsonl
 
 P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
 P2 = "The ferry will stay moored at the north pier until October, then move to the river mouth."
