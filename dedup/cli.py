@@ -28,7 +28,9 @@ from dedup import __version__
 from dedup.model import REMOVE, Problem
 from dedup.pipeline import Deduplicator, Result
 from dedup.readers import STDIN, Input, Loaded, discover, read_inputs
-from dedup.render.jsonl import cluster_record, dumps, edit_record, problem_record
+from dedup.records import Records, load_records, read_records
+from dedup.render.jsonl import cluster_record, dumps, edit_records
+from dedup.restore import restore_files
 from dedup.settings import KEEP_RULES, SCOPES, Settings
 from dedup.writers import write_atomic
 
@@ -217,10 +219,8 @@ def clean(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, repor
             _stdout_bytes(cleaned)
 
     if report_path:
-        fingerprint = settings.fingerprint()
-        lines = [dumps(edit_record(doc, fingerprint)) for doc in result.documents]
-        lines += [dumps(problem_record(p)) for p in problems]
-        data = "".join(line + "\n" for line in lines).encode("utf-8")
+        records = edit_records(result.documents, settings.fingerprint(), problems)
+        data = "".join(dumps(rec) + "\n" for rec in records).encode("utf-8")
         if report_path == STDIN:
             _stdout_bytes(data)
         else:
@@ -261,6 +261,47 @@ def scan(inputs: tuple[str, ...], threshold: float, num_perm: int, min_chars: in
     _summary(result, problems, messages, "scan")
     messages.info(f"{len(result.clusters)} cluster(s)")
     if problems:
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _read_edits(path: str, messages: Messages) -> Records:
+    """The records of an EDITS file ('-': stdin); lines that cannot be read are named on stderr."""
+    records = read_records(sys.stdin.buffer, "<stdin>") if path == STDIN else load_records(path)
+    for error in records.errors:
+        messages.problem(error)
+    return records
+
+
+@cli.command("restore")
+@click.argument("edits", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("cleaned", nargs=-1, required=True)
+@click.option("-o", "--output", "output_dir", required=True, type=click.Path(file_okay=False),
+              help="Write the restored files under this folder, at their paths relative to CLEANED.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+def restore_command(edits: str, cleaned: tuple[str, ...], output_dir: str, quiet: bool) -> None:
+    """Rebuild the original files byte for byte from CLEANED files or folders and the EDITS
+    records alone.
+
+    Each record takes the cleaned file whose path (relative to a CLEANED folder) ends its
+    document id; the file must have the record's output hash and the rebuilt text its input
+    hash, or nothing is written for it (exit 3). With a folder, every record must find its
+    file; with files only, just their documents are restored.
+    """
+    messages = _messages(quiet)
+    if STDIN in cleaned:
+        _fail("CLEANED must be files or folders, not -")
+    records = _read_edits(edits, messages)
+    report = restore_files(records.documents, cleaned, output_dir)
+    for problem in report.problems:
+        messages.problem(problem)
+    messages.info(f"restored {len(report.restored):,} of {len(records.documents):,} document(s) in EDITS "
+                  f"into {output_dir}")
+    if records.problems:
+        messages.info(f"{len(records.problems):,} input(s) the run could not process have nothing to restore "
+                      "(listed in EDITS as problem records)", "yellow")
+    if report.unclaimed:
+        messages.info(f"{report.unclaimed:,} file(s) under CLEANED matched no record and were ignored")
+    if records.errors or report.problems:
         sys.exit(EXIT_PROBLEMS)
 
 
