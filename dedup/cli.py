@@ -10,6 +10,7 @@ not be processed (each is named on standard error; all the others were processed
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from dedup.pipeline import Deduplicator, Result
 from dedup.readers import STDIN, Input, Loaded, discover, read_inputs
 from dedup.records import Records, load_records, read_records
 from dedup.render.jsonl import cluster_record, dumps, edit_records
+from dedup.render.report import FORMATS, render_report, select
 from dedup.restore import restore_files
 from dedup.settings import KEEP_RULES, SCOPES, Settings
 from dedup.writers import write_atomic
@@ -302,6 +304,40 @@ def restore_command(edits: str, cleaned: tuple[str, ...], output_dir: str, quiet
     if report.unclaimed:
         messages.info(f"{report.unclaimed:,} file(s) under CLEANED matched no record and were ignored")
     if records.errors or report.problems:
+        sys.exit(EXIT_PROBLEMS)
+
+
+@cli.command()
+@click.argument("edits", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True,
+              help="md: summary; html: one self-contained page; diff: unified diff; term: terminal view.")
+@click.option("--doc", "doc_ids", multiple=True, metavar="ID",
+              help="Only this document (repeatable); with --format term, show its edits.")
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the report to this file (default: stdout).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+def report(edits: str, fmt: str, doc_ids: tuple[str, ...], output_path: str | None, quiet: bool) -> None:
+    """Render the EDITS records of a run ('-': stdin) as a report, from the records alone."""
+    messages = _messages(quiet)
+    records = _read_edits(edits, messages)
+    try:
+        records = select(records, doc_ids)
+    except KeyError as exc:
+        _fail(f"no record in {edits} for {exc.args[0]}")
+    to_stdout = output_path in (None, STDIN)
+    color = fmt == "term" and to_stdout and sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if color else 100
+    rendered = render_report(records, fmt, one_by_one=bool(doc_ids), color=color, width=width)
+    for error in rendered.errors:
+        messages.problem(Problem(edits, error))
+    data = rendered.text.encode("utf-8")
+    if to_stdout:
+        _stdout_bytes(data)
+    else:
+        assert output_path is not None
+        write_atomic(output_path, data)
+        messages.info(f"wrote {output_path}")
+    if records.errors or rendered.errors:
         sys.exit(EXIT_PROBLEMS)
 
 

@@ -62,7 +62,7 @@ VALIDATOR = Draft202012Validator(schema())
 def check_records(lines: str | Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Edit records (JSON Lines text or decoded objects), each validated against the schema."""
     if isinstance(lines, str):
-        records = [json.loads(line) for line in lines.splitlines() if line.strip()]
+        records = [json.loads(line) for line in lines.split("\n") if line.strip()]
     else:
         records = list(lines)
     for rec in records:
@@ -80,7 +80,7 @@ def _written_records_match_the_schema(request: pytest.FixtureRequest) -> Iterato
         return
     for path in sorted(tmp.rglob("*.jsonl")):
         text = path.read_text(encoding="utf-8", errors="replace")
-        lines = [line for line in text.splitlines() if '"dedup.edits"' in line]
+        lines = [line for line in text.split("\n") if '"dedup.edits"' in line]
         check_records([json.loads(line) for line in lines if _is_json(line)])
 
 
@@ -110,3 +110,33 @@ def records_of(results: Sequence[DocumentResult], problems: Sequence[Problem] = 
     """Write the edit records of ``results`` (validated against the schema) and read them back."""
     objs = check_records(list(edit_records(results, fingerprint, problems)))
     return read_records([dumps(o) for o in objs], "edits.jsonl")
+
+
+# -- hostile scraped text, for every report format -----------------------------------------------------
+
+SCRIPT = "<script>document.title='pwned';window.pwned=1</script>"
+IMG = "<img src=x onerror=\"document.title='pwned';window.pwned=2\">"
+MARKUP = "[bold red]not markup[/bold red] [link=https://evil.example]click[/link]"
+ANSI = "\x1b[31mred\x1b[0m \x1b]0;pwned\x07 \x1b[2J"
+BIDI = "total \u202e0001\u202c USD, \u2066isolated\u2069"
+INVISIBLE_TEXT = "no\u00a0break, zero\u200bwidth, soft\u00adhyphen, \ufeffmark"
+HOSTILE_ID = "evil/<img src=x onerror=\"window.pwned=3\">[bold]\x1b[31m\u202eid.txt"
+HOSTILE_LINES = [
+    f"{SCRIPT} The council opened a floating library on the old harbour, {IMG} in a former ferry.",
+    f"{MARKUP} The ferry will stay moored at the north pier until October, then move on.",
+    f"{ANSI} About eighty visitors fit in the reading room, which has a lift for wheelchairs.",
+    f"{BIDI} and {INVISIBLE_TEXT}: the price list was scraped from the footer of every page.",
+    "</script><!-- a comment opener --> ]]> </textarea> and the rest of a long enough line of text.",
+]
+
+
+def hostile_records() -> Records:
+    """A run over hostile text: every line repeated (so it is removed beside its kept copy, one
+    copy with a doubled space), a text fix whose old and new text are hostile too, and a problem."""
+    first = "\n".join(HOSTILE_LINES) + "\n"
+    second = "\n".join(line.replace(" The", "  The", 1) for line in HOSTILE_LINES) + "\n"
+    result = run({HOSTILE_ID: first + second})
+    assert all(len(d.edits) == len(HOSTILE_LINES) for d in result.documents)
+    fix_text = f"Intro line.\n{SCRIPT} and {ANSI}{BIDI}\n"
+    fix = with_edits("evil/fix.txt", fix_text, [replace_edit(fix_text, BIDI, MARKUP, rule="<b>rule</b>")])
+    return records_of([*result.documents, fix], [Problem(HOSTILE_ID, f"not valid UTF-8 {SCRIPT}", 2)])

@@ -59,3 +59,8 @@ def test_problem_records_carry_their_kind() -> None:
     check_records([rec])
     assert rec == {"schema": SCHEMA, "version": 1, "kind": "problem", "source": "in/bad.txt", "line": 3,
                    "problem": "not valid UTF-8"}
+
+
+def test_a_record_stays_on_one_line_whatever_line_breaks_the_text_holds() -> None:
+    line = dumps({"old": "a\x85b\u2028c\u2029d\re\nf"})
+    assert line.splitlines() == [line] and json.loads(line)["old"] == "a\x85b\u2028c\u2029d\re\nf"

@@ -146,5 +146,13 @@ def problem_record(problem: Problem) -> dict[str, Any]:
             "source": problem.source, "line": problem.line, "problem": problem.message}
 
 
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def dumps(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    """One JSON Lines record. Unicode line breaks that JSON leaves raw are escaped too, so even a
+    reader that splits on them (Python's ``str.splitlines``) sees one record per line."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+        text = text.translate(_LINE_BREAKS)
+    return text
