@@ -7,7 +7,7 @@ import json
 import re
 from html.parser import HTMLParser
 
-from conftest import HOSTILE_LINES, hostile_records, records_of, run
+from conftest import HOSTILE_LINES, REPO, hostile_records, records_of, run
 
 from dedup.render.html import csp_hash, h, render_html, report_data, script_json
 from dedup.render.summary import summarize
@@ -105,3 +105,8 @@ def test_helpers() -> None:
     assert h("<b>&\u00a0") == '&lt;b&gt;&amp;<span class="inv">NBSP</span>'
     assert script_json({"a": "</script><!--"}) == '{"a":"\\u003c/script\\u003e\\u003c!--"}'
 
+
+def test_the_readme_shows_a_screenshot_of_a_real_report() -> None:
+    shot = REPO / "docs" / "report-html.png"  # made by scripts/report-screenshot
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "docs/report-html.png" in (REPO / "README.md").read_text(encoding="utf-8")
