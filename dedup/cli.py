@@ -32,6 +32,7 @@ from dedup.readers import STDIN, Input, Loaded, discover, read_inputs
 from dedup.records import Records, load_records, read_records
 from dedup.render.jsonl import cluster_record, dumps, edit_records
 from dedup.render.report import FORMATS, render_report, select
+from dedup.render.terminal import safe
 from dedup.restore import restore_files
 from dedup.settings import KEEP_RULES, SCOPES, Settings
 from dedup.writers import write_atomic
@@ -57,7 +58,8 @@ class Messages:
             self.console.print(Text(text, style=style or ""), soft_wrap=True)
 
     def problem(self, problem: Problem) -> None:
-        self.console.print(Text("error: ", style="bold red") + Text(str(problem)), soft_wrap=True)
+        """An error naming a file or document: escape sequences in names never reach the terminal."""
+        self.console.print(Text("error: ", style="bold red") + safe(str(problem)), soft_wrap=True)
 
     def render(self, renderable: Table) -> None:
         if not self.quiet:

@@ -58,10 +58,6 @@ class RecordedEdit:
     kept_text: tuple[str | None, ...]
 
     @property
-    def output_end(self) -> int:
-        return self.output_start + len(self.edit.new)
-
-    @property
     def paragraph_text(self) -> str:
         """The text the edit is about: the removed paragraph (without its separator) or, for a
         text fix, the replaced text."""
@@ -179,11 +175,11 @@ class _Obj:
 
     def span(self, key: str) -> tuple[int, int]:
         value = self._get(key)
-        if (not isinstance(value, list) or len(value) != 2
-                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
-                or value[0] > value[1]):
-            raise self._bad(key, "[start, end] with 0 <= start <= end")
-        return value[0], value[1]
+        if isinstance(value, list) and len(value) == 2:
+            start, end = value
+            if type(start) is int and type(end) is int and 0 <= start <= end:
+                return start, end
+        raise self._bad(key, "[start, end] with 0 <= start <= end")
 
 
 def _kind(obj: _Obj) -> str:

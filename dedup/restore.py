@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import stat
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from pathlib import Path
 
 from dedup.apply import restore
 from dedup.model import Problem
-from dedup.readers import STDIN
+from dedup.readers import STDIN, discover
 from dedup.records import DocumentRecord
 from dedup.render.jsonl import digest
 from dedup.writers import write_atomic
@@ -80,31 +79,15 @@ def _parts(path: str) -> list[str]:
 
 def find_cleaned(paths: Iterable[str]) -> tuple[list[Cleaned], list[Problem]]:
     """The cleaned files among ``paths``: files as given, and every file under each folder
-    (recursively, in sorted order; temporary files of interrupted writes are skipped)."""
+    (found as ``clean`` finds inputs, any name; temporary files of interrupted writes skipped)."""
     found: list[Cleaned] = []
     problems: list[Problem] = []
     for raw in paths:
-        try:
-            st = os.stat(raw)
-        except OSError as exc:
-            problems.append(Problem(raw, exc.strerror or str(exc)))
-            continue
-        if stat.S_ISREG(st.st_mode):
-            found.append(Cleaned(raw, posixpath.normpath(raw.replace(os.sep, "/")), direct=True))
-        elif stat.S_ISDIR(st.st_mode):
-            def onerror(exc: OSError, base: str = raw) -> None:
-                problems.append(Problem(exc.filename or base, exc.strerror or str(exc)))
-
-            for dirpath, dirnames, filenames in os.walk(raw, onerror=onerror):
-                dirnames.sort()
-                for name in sorted(filenames):
-                    if name.endswith(".dedup-tmp"):
-                        continue
-                    full = os.path.join(dirpath, name)
-                    rel = os.path.relpath(full, raw).replace(os.sep, "/")
-                    found.append(Cleaned(full, rel, direct=False))
-        else:
-            problems.append(Problem(raw, "not a regular file or folder"))
+        inputs, missing = discover([raw], "*")
+        problems += missing
+        direct = not os.path.isdir(raw)
+        found += [Cleaned(i.path, posixpath.normpath(i.id) if direct else i.relpath, direct)
+                  for i in inputs if not i.path.endswith(".dedup-tmp")]
     return found, problems
 
 

@@ -136,7 +136,7 @@ def hostile_records() -> Records:
     first = "\n".join(HOSTILE_LINES) + "\n"
     second = "\n".join(line.replace(" The", "  The", 1) for line in HOSTILE_LINES) + "\n"
     result = run({HOSTILE_ID: first + second})
-    assert all(len(d.edits) == len(HOSTILE_LINES) for d in result.documents)
+    assert all(sum(e.op == REMOVE for e in d.edits) == len(HOSTILE_LINES) for d in result.documents)
     fix_text = f"Intro line.\n{SCRIPT} and {ANSI}{BIDI}\n"
     fix = with_edits("evil/fix.txt", fix_text, [replace_edit(fix_text, BIDI, MARKUP, rule="<b>rule</b>")])
     return records_of([*result.documents, fix], [Problem(HOSTILE_ID, f"not valid UTF-8 {SCRIPT}", 2)])

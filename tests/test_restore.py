@@ -156,6 +156,17 @@ def test_a_bad_line_in_edits_is_named_and_the_rest_restored(corpus: Path, tmp_pa
     assert tree(tmp_path / "back") == tree(corpus)
 
 
+def test_names_in_messages_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    write(src / "\x1b]0;pwned\x07\u202eevil.txt", f"{P1}\n{P1}\n")
+    report = tmp_path / "edits.jsonl"
+    clean([src], tmp_path / "out", report)
+    (tmp_path / "empty-folder").mkdir()
+    result = invoke("restore", report, tmp_path / "empty-folder", "-o", tmp_path / "back")
+    assert result.exit_code == 3 and "no cleaned file for this document" in result.stderr
+    assert "\x1b" not in result.stderr and "\u202e" not in result.stderr and "⟨RLO⟩evil.txt" in result.stderr
+
+
 def test_usage_errors(tmp_path: Path) -> None:
     assert invoke("restore", tmp_path / "e.jsonl", tmp_path).exit_code == 2  # no -o
     assert invoke("restore", tmp_path / "e.jsonl", "-", "-o", tmp_path / "x").exit_code == 2
