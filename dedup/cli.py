@@ -10,6 +10,7 @@ not be processed (each is named on standard error; all the others were processed
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,7 +30,11 @@ from dedup.fixes import FIX_RULES
 from dedup.model import BOILERPLATE, REMOVE, Problem
 from dedup.pipeline import Deduplicator, Result
 from dedup.readers import STDIN, Input, Loaded, discover, read_inputs
-from dedup.render.jsonl import cluster_record, dumps, edit_record, problem_record
+from dedup.records import Records, load_records, read_records
+from dedup.render.jsonl import cluster_record, dumps, edit_records
+from dedup.render.report import FORMATS, render_report, select
+from dedup.render.terminal import safe
+from dedup.restore import restore_files
 from dedup.settings import BOILERPLATE_MODES, KEEP_RULES, SCOPES, Settings
 from dedup.writers import write_atomic
 
@@ -54,7 +59,8 @@ class Messages:
             self.console.print(Text(text, style=style or ""), soft_wrap=True)
 
     def problem(self, problem: Problem) -> None:
-        self.console.print(Text("error: ", style="bold red") + Text(str(problem)), soft_wrap=True)
+        """An error naming a file or document: escape sequences in names never reach the terminal."""
+        self.console.print(Text("error: ", style="bold red") + safe(str(problem)), soft_wrap=True)
 
     def render(self, renderable: Table) -> None:
         if not self.quiet:
@@ -235,10 +241,8 @@ def clean(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, repor
             _stdout_bytes(cleaned)
 
     if report_path:
-        fingerprint = settings.fingerprint()
-        lines = [dumps(edit_record(doc, fingerprint)) for doc in result.documents]
-        lines += [dumps(problem_record(p)) for p in problems]
-        data = "".join(line + "\n" for line in lines).encode("utf-8")
+        records = edit_records(result.documents, settings.fingerprint(), problems)
+        data = "".join(dumps(rec) + "\n" for rec in records).encode("utf-8")
         if report_path == STDIN:
             _stdout_bytes(data)
         else:
@@ -278,6 +282,81 @@ def scan(inputs: tuple[str, ...], pattern: str, quiet: bool, **options: Any) -> 
     _summary(result, problems, messages, "scan")
     messages.info(f"{len(result.clusters)} cluster(s)")
     if problems:
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _read_edits(path: str, messages: Messages) -> Records:
+    """The records of an EDITS file ('-': stdin); lines that cannot be read are named on stderr."""
+    records = read_records(sys.stdin.buffer, "<stdin>") if path == STDIN else load_records(path)
+    for error in records.errors:
+        messages.problem(error)
+    return records
+
+
+@cli.command("restore")
+@click.argument("edits", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("cleaned", nargs=-1, required=True)
+@click.option("-o", "--output", "output_dir", required=True, type=click.Path(file_okay=False),
+              help="Write the restored files under this folder, at their paths relative to CLEANED.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+def restore_command(edits: str, cleaned: tuple[str, ...], output_dir: str, quiet: bool) -> None:
+    """Rebuild the original files byte for byte from CLEANED files or folders and the EDITS
+    records alone.
+
+    Each record takes the cleaned file whose path (relative to a CLEANED folder) ends its
+    document id; the file must have the record's output hash and the rebuilt text its input
+    hash, or nothing is written for it (exit 3). With a folder, every record must find its
+    file; with files only, just their documents are restored.
+    """
+    messages = _messages(quiet)
+    if STDIN in cleaned:
+        _fail("CLEANED must be files or folders, not -")
+    records = _read_edits(edits, messages)
+    report = restore_files(records.documents, cleaned, output_dir)
+    for problem in report.problems:
+        messages.problem(problem)
+    messages.info(f"restored {len(report.restored):,} of {len(records.documents):,} document(s) in EDITS "
+                  f"into {output_dir}")
+    if records.problems:
+        messages.info(f"{len(records.problems):,} input(s) the run could not process have nothing to restore "
+                      "(listed in EDITS as problem records)", "yellow")
+    if report.unclaimed:
+        messages.info(f"{report.unclaimed:,} file(s) under CLEANED matched no record and were ignored")
+    if records.errors or report.problems:
+        sys.exit(EXIT_PROBLEMS)
+
+
+@cli.command()
+@click.argument("edits", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True,
+              help="md: summary; html: one self-contained page; diff: unified diff; term: terminal view.")
+@click.option("--doc", "doc_ids", multiple=True, metavar="ID",
+              help="Only this document (repeatable); with --format term, show its edits.")
+@click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the report to this file (default: stdout).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+def report(edits: str, fmt: str, doc_ids: tuple[str, ...], output_path: str | None, quiet: bool) -> None:
+    """Render the EDITS records of a run ('-': stdin) as a report, from the records alone."""
+    messages = _messages(quiet)
+    records = _read_edits(edits, messages)
+    try:
+        records = select(records, doc_ids)
+    except KeyError as exc:
+        _fail(f"no record in {edits} for {exc.args[0]}")
+    to_stdout = output_path in (None, STDIN)
+    color = fmt == "term" and to_stdout and sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if color else 100
+    rendered = render_report(records, fmt, one_by_one=bool(doc_ids), color=color, width=width)
+    for error in rendered.errors:
+        messages.problem(Problem(edits, error))
+    data = rendered.text.encode("utf-8")
+    if to_stdout:
+        _stdout_bytes(data)
+    else:
+        assert output_path is not None
+        write_atomic(output_path, data)
+        messages.info(f"wrote {output_path}")
+    if records.errors or rendered.errors:
         sys.exit(EXIT_PROBLEMS)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import check_records
 
 from dedup.cli import cli
 
@@ -105,7 +106,8 @@ def test_report_to_stdout_when_text_goes_to_files(runner: CliRunner, tmp_path: P
     f = write(tmp_path / "a.txt", DUP)
     result = runner.invoke(cli, ["clean", str(f), "-o", str(tmp_path / "out"), "--report", "-", "-q"])
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["paragraphs"] == 3
+    (record,) = check_records(result.stdout)
+    assert record["paragraphs"] == 3
 
 
 @pytest.mark.parametrize("args", [

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import SAMPLES
+from conftest import SAMPLES, check_records
 
 from dedup.apply import restore
 from dedup.cli import cli
@@ -34,7 +34,7 @@ def test_case_matches_expected_output_and_report(case: str, tmp_path: Path) -> N
     expected_dir = SAMPLES / case / "expected"
     for src in sorted((SAMPLES / case / "input").iterdir()):
         assert (tmp_path / src.name).read_bytes() == (expected_dir / src.name).read_bytes(), src.name
-    expected = [json.loads(line) for line in (expected_dir / "edits.jsonl").read_text(encoding="utf-8").splitlines()]
+    expected = check_records((expected_dir / "edits.jsonl").read_text(encoding="utf-8"))
     for rec in records + expected:
         rec.pop("tool")
     assert records == expected

@@ -1,1 +1,2 @@
-"""Renderers: edit records and clusters as JSON Lines (more formats build on the same records)."""
+"""Renderers, all from the edit records: JSON Lines (``jsonl``), and the reports (``report``):
+Markdown, HTML, unified diff and the terminal view."""

@@ -2,14 +2,19 @@
 
 An edit record describes one document completely: which input it came from, the hashes of the
 input and of the cleaned output, and every edit with its input span, its output position, the
-text it removed, the rule, and the kept copy it was verified against. Together with the cleaned
-text it is enough to rebuild the input byte for byte (``dedup.apply.restore``).
+text it removed, the whole lines it touched, the rule, and the kept copy (with its text) it was
+verified against. Together with the cleaned text it is enough to rebuild the input byte for byte
+(``dedup.apply.restore``), and on its own it is enough for every report (``dedup.render``).
+The layout is ``dedup/schemas/edits.schema.json``, documented in ``docs/report.md``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+from bisect import bisect_right
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from dedup import __version__
@@ -19,53 +24,100 @@ from dedup.model import Cluster, DocumentResult, Edit, Member, ParagraphRef, Pro
 SCHEMA = "dedup.edits"
 SCHEMA_VERSION = 1
 OFFSETS = "unicode-code-points"
+KIND_DOCUMENT = "document"
+KIND_PROBLEM = "problem"
+
+
+def digest(data: bytes) -> str:
+    """``sha256:`` and the hex SHA-256 of ``data``, as edit records write hashes."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def sha256(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    """The hash of the UTF-8 encoding of ``text`` (the bytes it was read from)."""
+    return digest(text.encode("utf-8", "surrogatepass"))
 
 
 def _ref(ref: ParagraphRef) -> dict[str, Any]:
     return {"doc": ref.doc, "index": ref.index, "span": [ref.start, ref.end]}
 
 
-def _edit(edit: Edit, out_start: int) -> dict[str, Any]:
+class _Lines:
+    """Line numbers and whole-line context of spans of one text (lines end at ``\\n``)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def context(self, start: int, end: int) -> dict[str, Any]:
+        """The 1-based number of the line where ``start`` lies, the text of that line before
+        ``start``, and the text after ``end`` up to and including the end of the line holding
+        the span's last character: ``before + text[start:end] + after`` is whole lines."""
+        text = self.text
+        first = bisect_right(self.newlines, start - 1)  # newlines before ``start``
+        line_start = self.newlines[first - 1] + 1 if first else 0
+        if end > start and text[end - 1] == "\n":
+            line_end = end
+        else:
+            k = bisect_right(self.newlines, end - 1)
+            line_end = self.newlines[k] + 1 if k < len(self.newlines) else len(text)
+        return {"first": first + 1, "before": text[line_start:start], "after": text[end:line_end]}
+
+
+def _edit(edit: Edit, out_start: int, lines: _Lines, text_of: Mapping[str, str]) -> dict[str, Any]:
     return {
         "op": edit.op,
         "input": [edit.start, edit.end],
         "output": [out_start, out_start + len(edit.new)],
         "old": edit.old,
         "new": edit.new,
+        "lines": lines.context(edit.start, edit.end),
         "rule": edit.rule,
         "reason": edit.reason,
         "paragraph": None if edit.paragraph is None
         else {"index": edit.paragraph.index, "span": [edit.paragraph.start, edit.paragraph.end]},
-        "kept": [_ref(k) for k in edit.kept],
+        "kept": [{**_ref(k), "text": text_of[k.doc][k.start : k.end]} for k in edit.kept],
         "cluster": edit.cluster,
         "score": edit.score,
         "estimate": edit.estimate,
     }
 
 
-def edit_record(result: DocumentResult, fingerprint: str) -> dict[str, Any]:
-    """The JSON object for one document (``schema`` / ``version`` identify the layout)."""
+def edit_record(result: DocumentResult, fingerprint: str, text_of: Mapping[str, str]) -> dict[str, Any]:
+    """The JSON object for one document (``schema`` / ``version`` identify the layout).
+
+    ``text_of`` maps document ids to their input text, for the text of each kept copy.
+    """
     edits = sorted(result.edits, key=lambda e: e.start)
+    text = result.document.text
+    lines = _Lines(text) if edits else _Lines("")
     return {
         "schema": SCHEMA,
         "version": SCHEMA_VERSION,
+        "kind": KIND_DOCUMENT,
         "tool": f"dedup {__version__}",
         "settings": fingerprint,
         "document": {"id": result.document.id, "source": result.document.source},
         "offsets": OFFSETS,
-        "input": {"sha256": sha256(result.document.text), "chars": len(result.document.text)},
+        "input": {"sha256": sha256(text), "chars": len(text)},
         "output": {"sha256": sha256(result.cleaned), "chars": len(result.cleaned)},
         "segmentation": result.mode,
         "paragraphs": result.paragraphs,
         "signals": result.signals(),
         "boilerplate": [{"index": b.paragraph.index, "span": [b.paragraph.start, b.paragraph.end],
                          "documents": b.documents} for b in result.boilerplate],
-        "edits": [_edit(e, s) for e, s in zip(edits, output_starts(edits), strict=True)],
+        "edits": [_edit(e, s, lines, text_of) for e, s in zip(edits, output_starts(edits), strict=True)],
     }
+
+
+def edit_records(results: Sequence[DocumentResult], fingerprint: str,
+                 problems: Sequence[Problem] = ()) -> Iterator[dict[str, Any]]:
+    """The records of a run: one per document (in the order given), then one per problem."""
+    text_of = {r.document.id: r.document.text for r in results}
+    for r in results:
+        yield edit_record(r, fingerprint, text_of)
+    for p in problems:
+        yield problem_record(p)
 
 
 def _member(m: Member) -> dict[str, Any]:
@@ -92,8 +144,18 @@ def cluster_record(cluster: Cluster, text_of: dict[str, str]) -> dict[str, Any]:
 
 
 def problem_record(problem: Problem) -> dict[str, Any]:
-    return {"problem": problem.message, "source": problem.source, "line": problem.line}
+    """An input the run could not process: nothing was cleaned, so there is nothing to restore."""
+    return {"schema": SCHEMA, "version": SCHEMA_VERSION, "kind": KIND_PROBLEM,
+            "source": problem.source, "line": problem.line, "problem": problem.message}
+
+
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def dumps(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    """One JSON Lines record. Unicode line breaks that JSON leaves raw are escaped too, so even a
+    reader that splits on them (Python's ``str.splitlines``) sees one record per line."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+        text = text.translate(_LINE_BREAKS)
+    return text
