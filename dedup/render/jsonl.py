@@ -76,11 +76,18 @@ def _edit(edit: Edit, out_start: int, lines: _Lines, text_of: Mapping[str, str])
         "reason": edit.reason,
         "paragraph": None if edit.paragraph is None
         else {"index": edit.paragraph.index, "span": [edit.paragraph.start, edit.paragraph.end]},
-        "kept": [{**_ref(k), "text": text_of[k.doc][k.start : k.end]} for k in edit.kept],
+        "kept": [{**_ref(k), "text": _kept_text(text_of, k)} for k in edit.kept],
         "cluster": edit.cluster,
         "score": edit.score,
         "estimate": edit.estimate,
     }
+
+
+def _kept_text(text_of: Mapping[str, str], ref: ParagraphRef) -> str | None:
+    """The kept copy's text, or None when the caller no longer holds its document (a copy from
+    an earlier batch of a stream, or from a persistent index)."""
+    text = text_of.get(ref.doc)
+    return None if text is None else text[ref.start : ref.end]
 
 
 def edit_record(result: DocumentResult, fingerprint: str, text_of: Mapping[str, str]) -> dict[str, Any]:
