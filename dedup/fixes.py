@@ -17,7 +17,7 @@ Every rule is conservative and safe for text in any language; each can be turned
                  paragraph layout are kept.
 ``hyphenation``  a word broken by a hyphen and a space is joined on evidence only, because on
                  real pages "word- word" is as often a dash typed without its space ("the page-
-                 we'll update it", "esta edición- aún"): the joined form occurs in the input
+                 we'll update it", "esta edición- aún"): the joined form occurs in the document
                  (``Allema- gne`` -> ``Allemagne`` when ``Allemagne`` appears; ``arrière- pays`` ->
                  ``arrière-pays`` when ``arrière-pays`` appears: the edit says so); the break
                  continues a hyphenated compound (``c'est-à- dire``); or both parts are
@@ -313,10 +313,10 @@ def hyphenation(text: str, breaks: Iterable[Break], vocabulary: frozenset[str]) 
         joined, hyphenated = b.first + b.second, f"{b.first}-{b.second}"
         if joined.lower() in vocabulary:
             out.append(StageEdit(b.hyphen, b.second_start, "", HYPHENATION,
-                                 f"broken word joined: '{joined}' occurs in the input"))
+                                 f"broken word joined: '{joined}' occurs in the document"))
         elif hyphenated.lower() in vocabulary:
             out.append(StageEdit(b.hyphen + 1, b.second_start, "", HYPHENATION,
-                                 f"hyphenated word joined: '{hyphenated}' occurs in the input"))
+                                 f"hyphenated word joined: '{hyphenated}' occurs in the document"))
         elif b.newline:
             continue
         elif b.chained:
@@ -353,29 +353,30 @@ class Fixer:
         return _fixed(Composer(text))
 
     def fix_all(self, texts: list[str], lines_are_paragraphs: list[bool]) -> list[Fixed]:
-        composers = []
-        for text in texts:
-            c = Composer(text)
-            # Until nothing changes: one fix can reveal another (a soft hyphen inside mojibake
-            # hides it from ftfy until it is removed). Converges in one or two rounds.
-            for _ in range(MAX_ROUNDS):
-                changed = False
-                for rule, stage in _STAGES:
-                    if rule in self.rules:
-                        edits = stage(c.current)
-                        if edits:
-                            c.apply(edits)
-                            changed = True
-                if not changed:
-                    break
-            composers.append(c)
+        return [self.fix(text, lp) for text, lp in zip(texts, lines_are_paragraphs, strict=True)]
+
+    def fix(self, text: str, lines_are_paragraphs: bool) -> Fixed:
+        """Every enabled fix on one document. Each document is fixed on its own (hyphenation
+        looks for evidence in the document itself), so results never depend on which other
+        documents share a batch or a worker process."""
+        c = Composer(text)
+        # Until nothing changes: one fix can reveal another (a soft hyphen inside mojibake
+        # hides it from ftfy until it is removed). Converges in one or two rounds.
+        for _ in range(MAX_ROUNDS):
+            changed = False
+            for rule, stage in _STAGES:
+                if rule in self.rules:
+                    edits = stage(c.current)
+                    if edits:
+                        c.apply(edits)
+                        changed = True
+            if not changed:
+                break
         if HYPHENATION in self.rules:
-            breaks = [broken_words(c.current, lp) for c, lp in zip(composers, lines_are_paragraphs, strict=True)]
-            vocabulary = _evidence((c.current for c in composers), breaks)
-            for c, found in zip(composers, breaks, strict=True):
-                if found:
-                    c.apply(hyphenation(c.current, found, vocabulary))
-        return [_fixed(c) for c in composers]
+            found = broken_words(c.current, lines_are_paragraphs)
+            if found:
+                c.apply(hyphenation(c.current, found, _evidence([c.current], [found])))
+        return _fixed(c)
 
 
 def _evidence(texts: Iterable[str], breaks: list[list[Break]]) -> frozenset[str]:

@@ -107,10 +107,12 @@ def test_hyphenation_leaves_suspended_hyphens_ranges_and_dashes(text: str) -> No
     assert fix(text, "hyphenation") == text
 
 
-def test_hyphenation_uses_the_input_vocabulary_as_evidence() -> None:
-    (a, _) = Fixer(["hyphenation"]).fix_all(["La visite en Allema- gne.", "L'Allemagne a répondu."], [True, True])
-    assert a.text == "La visite en Allemagne."
-    assert "'Allemagne' occurs in the input" in a.fixes[0].note
+def test_hyphenation_uses_the_document_vocabulary_as_evidence() -> None:
+    (a, b) = Fixer(["hyphenation"]).fix_all(["La visite en Allema- gne. L'Allemagne a répondu.",
+                                             "Une autre visite en Allema- gne."], [True, True])
+    assert a.text == "La visite en Allemagne. L'Allemagne a répondu."
+    assert "'Allemagne' occurs in the document" in a.fixes[0].note
+    assert b.text == "Une autre visite en Allema- gne."  # evidence in another document does not count
     assert fix("Le voyage en Allema- gne.", "hyphenation") == "Le voyage en Allema- gne."  # no evidence
 
 
