@@ -9,16 +9,19 @@ documents it is given.
 
 from __future__ import annotations
 
+import multiprocessing
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 import numpy as np
 
 from dedup.apply import apply_edits, removal_spans
 from dedup.cluster import components
-from dedup.fixes import Fixed, Fixer
+from dedup.fixes import Fix, Fixer
 from dedup.index import Index
 from dedup.keys import matching_key
 from dedup.lsh import Banding, choose_banding
@@ -84,10 +87,48 @@ class Result:
 
 
 @dataclass(frozen=True, slots=True)
+class Prepared:
+    """What one document needs before it meets the index: its paragraphs, its text fixes, the
+    matching key of each paragraph (from the fixed text) and, when prepared in a worker
+    process, the MinHash signature of each key. A pure function of the document and the
+    settings, so any process can compute it."""
+
+    segments: Segments
+    fixes: tuple[Fix, ...]
+    keys: tuple[str, ...]
+    signatures: np.ndarray | None = None
+
+
+def prepare(doc: Document, fixer: Fixer, hasher: MinHasher | None = None) -> Prepared:
+    """Segment, fix and key one document (and sign its keys when ``hasher`` is given)."""
+    seg = segment(doc.text)
+    if not len(seg):  # empty, or only whitespace: passes through untouched
+        return Prepared(seg, (), (), None if hasher is None else hasher.signatures([]))
+    fixed = fixer.fix(doc.text, seg.mode == LINE)
+    text = fixed.text
+    keys = []
+    for s, e in zip(seg.starts, seg.ends, strict=True):
+        fs, fe = fixed.span(s, e) if fixed.fixes else (s, e)
+        keys.append(matching_key(text[fs:fe]))
+    return Prepared(seg, fixed.fixes, tuple(keys), None if hasher is None else hasher.signatures(keys))
+
+
+@lru_cache(maxsize=4)
+def _tools(settings: Settings) -> tuple[Fixer, MinHasher]:
+    """A worker process's fixer and hasher, built once per settings."""
+    return Fixer(settings.fixes), MinHasher(settings.num_perm, settings.seed, settings.ngram)
+
+
+def _prepare_chunk(settings: Settings, docs: list[Document]) -> list[Prepared]:
+    """Run in a worker process: prepare and sign a chunk of documents."""
+    fixer, hasher = _tools(settings)
+    return [prepare(doc, fixer, hasher) for doc in docs]
+
+
+@dataclass(frozen=True, slots=True)
 class _Batch:
     docs: list[Document]
-    segments: list[Segments]
-    fixed: list[Fixed]
+    prepared: list[Prepared]
     doc_numbers: list[int]
     lo: int  # first paragraph id of the batch
     hi: int
@@ -135,9 +176,35 @@ class Deduplicator:
         return Result(self.settings, results, worker.clusters())
 
     def clean(self, documents: Iterable[Document], progress: Progress | None = None,
-              batch_chars: int = BATCH_CHARS) -> Iterator[DocumentResult]:
+              batch_chars: int = BATCH_CHARS, jobs: int = 1) -> Iterator[DocumentResult]:
         """Clean ``documents`` in the order given, against everything this object has seen
-        before; yield one result per document, lazily, in the same order."""
+        before; yield one result per document, lazily, in the same order.
+
+        With ``jobs > 1``, worker processes segment, fix, key and sign the documents (the
+        per-document work), one batch ahead of the main process, which matches them against
+        the index; results are the same for any number of jobs.
+        """
+        if jobs <= 1:
+            for batch in self._batches(documents, batch_chars):
+                prepared = [prepare(doc, self.fixer) for doc in batch]
+                yield from self._process(batch, prepared, progress)
+            return
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            pending: tuple[list[Document], list[Future[list[Prepared]]]] | None = None
+            for batch in self._batches(documents, batch_chars):
+                size = max(1, len(batch) // (4 * jobs))
+                futures = [pool.submit(_prepare_chunk, self.settings, batch[i : i + size])
+                           for i in range(0, len(batch), size)]
+                if pending is not None:
+                    yield from self._process(pending[0], [p for f in pending[1] for p in f.result()], progress)
+                pending = (batch, futures)
+            if pending is not None:
+                yield from self._process(pending[0], [p for f in pending[1] for p in f.result()], progress)
+
+    def _batches(self, documents: Iterable[Document], batch_chars: int) -> Iterator[list[Document]]:
+        """Documents grouped into batches of about ``batch_chars`` characters (one batch for
+        keep=longest and boilerplate detection, which need the whole input at once)."""
         whole = self.settings.keep == KEEP_LONGEST or self.settings.boilerplate != BOILERPLATE_OFF
         batch: list[Document] = []
         size = 0
@@ -145,10 +212,10 @@ class Deduplicator:
             batch.append(doc)
             size += len(doc.text)
             if size >= batch_chars and not whole:
-                yield from self._process(batch, progress)
+                yield batch
                 batch, size = [], 0
         if batch:
-            yield from self._process(batch, progress)
+            yield batch
 
     def clusters(self) -> tuple[Cluster, ...]:
         """Paragraphs linked by verified matches so far, each with its canonical copy first."""
@@ -172,18 +239,17 @@ class Deduplicator:
 
     # -- one batch -----------------------------------------------------------------------------
 
-    def _process(self, docs: list[Document], progress: Progress | None) -> list[DocumentResult]:
+    def _process(self, docs: list[Document], prepared: list[Prepared],
+                 progress: Progress | None) -> list[DocumentResult]:
         report = progress or (lambda stage, done, total: None)
         index = self.index
         index.begin_batch()  # a persistent index locks the file and catches up here
         try:
             first_doc = len(index.doc_ids)
-            batch = self._read(docs)
+            report("sign", 0, len(docs))
+            batch, signatures = self._register(docs, prepared)
             first_new = self._first_new_key
-            new_keys = index.keys[first_new:]
-            report("sign", 0, len(new_keys))
-            signatures = self.hasher.signatures(new_keys)
-            report("index", len(new_keys), len(new_keys))
+            report("index", len(docs), len(docs))
             pairs = plausible_pairs(index.add_sketches(first_new, signatures), index)
             found, containers = self._verify(pairs, report)
             plan = Planner(self.settings, self.verifier).plan(index, batch.lo, batch.hi)
@@ -195,28 +261,30 @@ class Deduplicator:
             raise
         return results
 
-    def _read(self, docs: list[Document]) -> _Batch:
-        """Segment, fix and key the documents of a batch and add them to the index (keys come
-        from the fixed text, so a paragraph with mojibake matches its clean copy)."""
+    def _register(self, docs: list[Document], prepared: list[Prepared]) -> tuple[_Batch, np.ndarray]:
+        """Add a prepared batch to the index; return it and the signatures of its new keys (from
+        the workers when they computed them, else computed here for the new keys only)."""
         index = self.index
-        self._first_new_key = len(index.keys)
-        segs = [segment(doc.text) for doc in docs]
-        # A document without paragraphs (empty, or only whitespace) passes through untouched.
-        fixed = self.fixer.fix_all([doc.text if len(seg) else "" for doc, seg in zip(docs, segs, strict=True)],
-                                   [seg.mode == LINE for seg in segs])
-        fixed = [f if len(seg) else Fixer.unchanged(doc.text) for f, seg, doc in zip(fixed, segs, docs, strict=True)]
+        self._first_new_key = first = len(index.keys)
         lo = index.paragraphs
         numbers: list[int] = []
-        for doc, seg, fix in zip(docs, segs, fixed, strict=True):
-            text = fix.text
+        new_rows: list[tuple[int, int]] = []  # (document in batch, paragraph) of each new key
+        for n, (doc, prep) in enumerate(zip(docs, prepared, strict=True)):
+            seg = prep.segments
 
-            def paragraphs(seg: Segments = seg, fix: Fixed = fix, text: str = text) -> Iterator[tuple[int, int, int]]:
-                for s, e in zip(seg.starts, seg.ends, strict=True):
-                    fs, fe = fix.span(s, e) if fix.fixes else (s, e)
-                    yield index.intern(matching_key(text[fs:fe])), s, e
+            def paragraphs(prep: Prepared = prep, seg: Segments = seg, n: int = n) -> Iterator[tuple[int, int, int]]:
+                for i, (key, s, e) in enumerate(zip(prep.keys, seg.starts, seg.ends, strict=True)):
+                    kid = index.intern(key)
+                    if kid == first + len(new_rows):
+                        new_rows.append((n, i))
+                    yield kid, s, e
 
             numbers.append(index.add_document(doc.id, paragraphs()))
-        return _Batch(docs, segs, fixed, numbers, lo, index.paragraphs)
+        if new_rows and all(p.signatures is not None for p in prepared):
+            signatures = np.stack([prepared[n].signatures[i] for n, i in new_rows])  # type: ignore[index]
+        else:
+            signatures = self.hasher.signatures(index.keys[first:])
+        return _Batch(docs, prepared, numbers, lo, index.paragraphs), signatures
 
     def _verify(self, pairs: np.ndarray, report: Progress) -> tuple[list[KeyMatch], list[tuple[int, int]]]:
         """Verify candidate pairs of keys; record matches and merge containers in the index and
@@ -263,7 +331,8 @@ class Deduplicator:
         self._remember(batch, plan, boilerplate if remove_boilerplate else {})
         estimates = self._estimates(plan)
         results: list[DocumentResult] = []
-        for doc, seg, fixed, d in zip(batch.docs, batch.segments, batch.fixed, batch.doc_numbers, strict=True):
+        for doc, prep, d in zip(batch.docs, batch.prepared, batch.doc_numbers, strict=True):
+            seg = prep.segments
             lo, hi = index.doc_range(d)
             gids = [g for g in range(lo, hi) if index.removed[g]]
             spans = removal_spans(seg, [g - lo for g in gids])
@@ -285,7 +354,7 @@ class Deduplicator:
                     kept=tuple(self._ref(q) for q in src.kept), cluster=src.kept[0],
                     score=round(src.score, 4), estimate=estimates[gid],
                 ))
-            edits.extend(_fix_edits(doc, seg, fixed, sorted(spans.values())))
+            edits.extend(_fix_edits(doc, seg, prep.fixes, sorted(spans.values())))
             edits.sort(key=lambda e: e.start)
             cleaned = apply_edits(doc.text, edits) if edits else doc.text
             listed = tuple(Boilerplate(self._ref(g), boilerplate[g]) for g in range(lo, hi) if g in boilerplate)
@@ -350,11 +419,11 @@ class Deduplicator:
                 if index.para_key[gid] in common}
 
 
-def _fix_edits(doc: Document, seg: Segments, fixed: Fixed, removals: list[tuple[int, int]]) -> list[Edit]:
+def _fix_edits(doc: Document, seg: Segments, fixes: Sequence[Fix], removals: list[tuple[int, int]]) -> list[Edit]:
     """The document's text fixes, except those inside removed paragraphs (their text is gone)."""
     out: list[Edit] = []
     starts = [a for a, _ in removals]
-    for f in fixed.fixes:
+    for f in fixes:
         i = bisect_right(starts, f.start) - 1
         if (i >= 0 and f.start < removals[i][1]) or (i + 1 < len(removals) and removals[i + 1][0] < f.end):
             continue  # overlaps a removal

@@ -75,3 +75,10 @@ def test_clean_remembers_earlier_batches() -> None:
     assert edit.kept[0].doc == "monday"
     # run() always starts from a fresh index
     assert dedup.run([Document("tuesday", f"{P3}\n{P1}\n")]).documents[0].cleaned == f"{P3}\n{P1}\n"
+
+
+def test_worker_processes_give_the_same_result() -> None:
+    docs = [Document(f"{i:03d}", f"{P1 if i % 3 else P2}\nSentence {i} of the report.\n{P3}\n") for i in range(40)]
+    one = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=2000)]
+    two = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=2000, jobs=2)]
+    assert two == one
