@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""Speed and memory of dedup beside its peers, on a corpus of real paragraphs, in one run.
+
+    python benchmarks/speed.py CORPUS.txt [--base-mb 3.25] [--sizes 1 4 16] [--jobs 1 2]
+                               [--rounds 3] [--sample-mb 0.5] [--json OUT]
+
+CORPUS.txt has one paragraph per line (``../shared/bench/build_corpus.py`` builds the 52 MB one).
+For each size (a multiple of ``--base-mb``, a prefix of the corpus) the paragraphs are written
+as a folder of files of 100 paragraphs each, and every method runs in its own subprocess (so its
+peak RSS is its own):
+
+- ``dedup clean`` end to end: read, segment, fix, key, sign, index, verify, plan, write every
+  cleaned file and the report (``--jobs`` 1 and 2);
+- dedup signatures only (MinHasher on the matching keys), to compare with the sketch-only peers;
+- datasketch as documented: a MinHash per paragraph fed shingle by shingle, MinHashLSH
+  query + insert (on a sample: it is slow);
+- datasketch's fastest documented path: ``MinHash.bulk`` with an xxhash hash function,
+  ``LeanMinHash``, MinHashLSH insertion session (on a sample);
+- rensa fed flat numpy shingle hashes (a Rust MinHash; benchmark-only comparison);
+- the floor: hashing every 5-gram with numpy and nothing else.
+
+All sketches use character 5-gram shingles and 128 permutations. Prints a table per size with
+MB/s, paragraphs/s, the ratio to dedup (end to end, one job) and peak RSS, and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+PARAGRAPHS_PER_FILE = 100
+NUM_PERM = 128
+NGRAM = 5
+
+
+# -- methods (each runs inside its own subprocess) -------------------------------------------------
+
+
+def _paragraphs(folder: Path, limit_bytes: int | None = None) -> list[str]:
+    out: list[str] = []
+    size = 0
+    for f in sorted(folder.glob("*.txt")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            if line:
+                out.append(line)
+                size += len(line.encode("utf-8")) + 1
+                if limit_bytes is not None and size >= limit_bytes:
+                    return out
+    return out
+
+
+def _shingles(text: str) -> list[str]:
+    return [text[i : i + NGRAM] for i in range(max(len(text) - NGRAM + 1, 1))]
+
+
+def method_dedup(folder: Path, jobs: int) -> dict[str, Any]:
+    out = Path(tempfile.mkdtemp(prefix="dedup-speed-out-"))
+    cmd = [sys.executable, "-m", "dedup", "clean", str(folder), "-o", str(out / "clean"),
+           "--report", str(out / "edits.jsonl"), "--jobs", str(jobs), "-q"]
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    seconds = time.perf_counter() - t
+    shutil.rmtree(out)
+    return {"seconds": seconds}
+
+
+def method_dedup_signatures(folder: Path) -> dict[str, Any]:
+    from dedup.keys import matching_key
+    from dedup.signatures import MinHasher
+
+    paras = _paragraphs(folder)
+    t = time.perf_counter()
+    MinHasher(NUM_PERM, 1, NGRAM).signatures([matching_key(p) for p in paras])
+    return {"seconds": time.perf_counter() - t}
+
+
+def method_datasketch_naive(folder: Path, sample: int) -> dict[str, Any]:
+    from datasketch import MinHash, MinHashLSH
+
+    paras = _paragraphs(folder, sample)
+    t = time.perf_counter()
+    lsh = MinHashLSH(threshold=0.8, num_perm=NUM_PERM)
+    for i, p in enumerate(paras):
+        m = MinHash(num_perm=NUM_PERM)
+        for s in _shingles(p):
+            m.update(s.encode("utf8"))
+        lsh.query(m)
+        lsh.insert(i, m)
+    return {"seconds": time.perf_counter() - t, "bytes": sum(len(p.encode()) + 1 for p in paras),
+            "paragraphs": len(paras)}
+
+
+def method_datasketch_fast(folder: Path, sample: int) -> dict[str, Any]:
+    import xxhash
+    from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+    paras = _paragraphs(folder, sample)
+
+    def h32(b: bytes) -> int:
+        return xxhash.xxh32_intdigest(b)
+
+    t = time.perf_counter()
+    sets = [[s.encode("utf8") for s in _shingles(p)] for p in paras]
+    minhashes = [LeanMinHash(m) for m in MinHash.bulk(sets, num_perm=NUM_PERM, hashfunc=h32)]
+    lsh = MinHashLSH(threshold=0.8, num_perm=NUM_PERM)
+    with lsh.insertion_session() as session:
+        for i, m in enumerate(minhashes):
+            session.insert(i, m)
+    return {"seconds": time.perf_counter() - t, "bytes": sum(len(p.encode()) + 1 for p in paras),
+            "paragraphs": len(paras)}
+
+
+def method_rensa(folder: Path) -> dict[str, Any]:
+    import rensa
+
+    from dedup.signatures import MinHasher
+
+    paras = _paragraphs(folder)
+    hasher = MinHasher(NUM_PERM, 1, NGRAM)
+    t = time.perf_counter()
+    hashes, offsets = hasher.shingle_hashes(paras)
+    rensa.RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets, NUM_PERM, 1)
+    return {"seconds": time.perf_counter() - t}
+
+
+def method_floor(folder: Path) -> dict[str, Any]:
+    from dedup.signatures import MinHasher
+
+    paras = _paragraphs(folder)
+    hasher = MinHasher(NUM_PERM, 1, NGRAM)
+    t = time.perf_counter()
+    for i in range(0, len(paras), 2000):
+        hasher._window_hashes(paras[i : i + 2000])
+    return {"seconds": time.perf_counter() - t}
+
+
+def _child(args: argparse.Namespace) -> None:
+    folder = Path(args.folder)
+    name = args.run
+    if name == "dedup":
+        result = method_dedup(folder, args.job_count)
+    elif name == "dedup-signatures":
+        result = method_dedup_signatures(folder)
+    elif name == "datasketch-naive":
+        result = method_datasketch_naive(folder, args.sample_bytes)
+    elif name == "datasketch-fast":
+        result = method_datasketch_fast(folder, args.sample_bytes)
+    elif name == "rensa":
+        result = method_rensa(folder)
+    else:
+        result = method_floor(folder)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result["rss_kib"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, children)
+    print(json.dumps(result))
+
+
+# -- orchestration -----------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}"
+
+
+def make_folder(corpus: Path, megabytes: float, where: Path) -> tuple[Path, int, int]:
+    """A folder of files of PARAGRAPHS_PER_FILE paragraphs: the first ``megabytes`` of the corpus."""
+    folder = where / f"corpus-{megabytes:g}MB"
+    folder.mkdir(parents=True, exist_ok=True)
+    limit = int(megabytes * 1e6)
+    size = count = 0
+    batch: list[str] = []
+    n = 0
+    with corpus.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            batch.append(line)
+            size += len(line.encode("utf-8"))
+            count += 1
+            if len(batch) == PARAGRAPHS_PER_FILE or size >= limit:
+                (folder / f"{n:06d}.txt").write_text("".join(batch), encoding="utf-8")
+                batch, n = [], n + 1
+            if size >= limit:
+                break
+    if batch:
+        (folder / f"{n:06d}.txt").write_text("".join(batch), encoding="utf-8")
+    return folder, size, count
+
+
+def run_child(method: str, folder: Path, jobs: int = 1, sample: int = 0) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--run", method, "--folder", str(folder), "--job-count", str(jobs),
+           "--sample-bytes", str(sample)]
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("corpus", nargs="?")
+    ap.add_argument("--base-mb", type=float, default=3.25)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16])
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--sample-mb", type=float, default=0.5, help="input for the slow datasketch peers")
+    ap.add_argument("--peers-at", type=int, default=None, help="run the peers at this size only (default: largest)")
+    ap.add_argument("--json", help="also write the figures as JSON")
+    ap.add_argument("--run", help=argparse.SUPPRESS)
+    ap.add_argument("--folder", help=argparse.SUPPRESS)
+    ap.add_argument("--job-count", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--sample-bytes", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.run:
+        _child(args)
+        return
+    if not args.corpus:
+        ap.error("give the corpus file (one paragraph per line)")
+    corpus = Path(args.corpus)
+    peers_at = args.peers_at or max(args.sizes)
+    print(f"machine: {machine()}")
+    print(f"corpus: {corpus} (char {NGRAM}-gram shingles, {NUM_PERM} permutations, "
+          f"best of {args.rounds} rounds)\n")
+    figures: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="dedup-speed-") as tmp:
+        for factor in args.sizes:
+            folder, size, count = make_folder(corpus, args.base_mb * factor, Path(tmp))
+            mb = size / 1e6
+            rows: list[tuple[str, str, dict[str, Any]]] = []
+            for jobs in args.jobs:
+                runs = [run_child("dedup", folder, jobs) for _ in range(args.rounds)]
+                best = min(runs, key=lambda r: r["seconds"])
+                best["mb"], best["paragraphs"] = mb, count
+                best["spread"] = statistics.pstdev([r["seconds"] for r in runs])
+                rows.append((f"dedup clean --jobs {jobs}", "end to end", best))
+            if factor == peers_at:
+                sample = int(args.sample_mb * 1e6)
+                for method, scope, needs_sample in (
+                        ("dedup-signatures", "signatures", False),
+                        ("datasketch-naive", "signatures + LSH", True),
+                        ("datasketch-fast", "signatures + LSH", True),
+                        ("rensa", "signatures", False),
+                        ("floor", "5-gram hashes", False)):
+                    rounds = 1 if needs_sample else args.rounds
+                    runs = [run_child(method, folder, sample=sample if needs_sample else 0) for _ in range(rounds)]
+                    best = min(runs, key=lambda r: r["seconds"])
+                    best.setdefault("mb", mb)
+                    if "bytes" in best:
+                        best["mb"] = best["bytes"] / 1e6
+                    best.setdefault("paragraphs", count)
+                    rows.append((method, scope + (" (sample)" if needs_sample else ""), best))
+            base = rows[0][2]["mb"] / rows[0][2]["seconds"]
+            print(f"### {factor}x: {mb:.1f} MB, {count:,} paragraphs, {count // PARAGRAPHS_PER_FILE + 1} files\n")
+            print("| method | scope | MB/s | paragraphs/s | dedup (1 job) / method | peak RSS MB |")
+            print("|---|---|---|---|---|---|")
+            for name, scope, r in rows:
+                rate = r["mb"] / r["seconds"]
+                print(f"| {name} | {scope} | {rate:.2f} | {r['paragraphs'] / r['seconds']:,.0f} | "
+                      f"{base / rate:.2f}x | {r['rss_kib'] / 1024:.0f} |")
+                figures.append({"size": factor, "mb": mb, "method": name, "scope": scope, "mb_per_s": rate,
+                                "paragraphs_per_s": r["paragraphs"] / r["seconds"], "rss_mb": r["rss_kib"] / 1024,
+                                "seconds": r["seconds"]})
+            print(flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": machine(), "figures": figures}, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
