@@ -32,10 +32,18 @@ Progress = Callable[[str, int, int], None]
 # candidates before the costly text comparison; nothing is ever removed on the estimate.
 GATE_MIN_CHARS = 60
 GATE_SHARE = 0.5
+# A key of at least LONG_KEY_CHARS characters (in practice a piece of an over-long paragraph; no
+# paragraph of the development corpora comes near) is verified against at most
+# MAX_LONG_CANDIDATES partners, those whose MinHash agrees best with it. Long texts in one
+# language share many shingles, comparing two of them costs time in the square of their length,
+# and a line of hundreds of megabytes of repetitive text would otherwise give quadratic time.
+# Exact copies never need verification (equal keys are one key).
+LONG_KEY_CHARS = 2_500
+MAX_LONG_CANDIDATES = 8
 
 
 def plausible_pairs(pairs: np.ndarray, signatures: np.ndarray, keys: Sequence[str]) -> np.ndarray:
-    """The candidate pairs worth verifying (see ``GATE_SHARE``)."""
+    """The candidate pairs worth verifying (see ``GATE_SHARE`` and ``LONG_KEY_CHARS``)."""
     if len(pairs) == 0:
         return pairs
     lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
@@ -43,13 +51,33 @@ def plausible_pairs(pairs: np.ndarray, signatures: np.ndarray, keys: Sequence[st
     short = np.minimum(la, lb)
     ratio = short / np.maximum(np.maximum(la, lb), 1)
     keep = short < GATE_MIN_CHARS
+    agreement = np.ones(len(pairs))
     check = np.flatnonzero(~keep)
     for lo in range(0, len(check), 1 << 16):  # bounded memory for the (pairs x num_perm) compare
         idx = check[lo : lo + (1 << 16)]
         agree = (signatures[pairs[idx, 0]] == signatures[pairs[idx, 1]]).mean(axis=1)
+        agreement[idx] = agree
         keep[idx] = agree >= GATE_SHARE * ratio[idx]
+    long_a, long_b = la >= LONG_KEY_CHARS, lb >= LONG_KEY_CHARS
+    if (long_a | long_b).any():
+        keep &= ~(long_a | long_b) | _best_partners(pairs, agreement, keep & long_a, keep & long_b)
     kept: np.ndarray = pairs[keep]
     return kept
+
+
+def _best_partners(pairs: np.ndarray, agreement: np.ndarray, end_a: np.ndarray, end_b: np.ndarray) -> np.ndarray:
+    """A mask of the pairs that are among the ``MAX_LONG_CANDIDATES`` best (by agreement, then in
+    pair order) of one of their long ends; ``end_a``/``end_b`` flag the ends to rank at."""
+    idx = np.concatenate([np.flatnonzero(end_a), np.flatnonzero(end_b)])
+    owner = np.concatenate([pairs[end_a, 0], pairs[end_b, 1]])
+    order = np.lexsort((idx, -agreement[idx], owner))
+    owner, idx = owner[order], idx[order]
+    first = np.ones(len(owner), dtype=bool)
+    first[1:] = owner[1:] != owner[:-1]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(len(owner)), 0))
+    best = np.zeros(len(pairs), dtype=bool)
+    best[idx[np.arange(len(owner)) - group_start < MAX_LONG_CANDIDATES]] = True
+    return best
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +98,7 @@ class _Corpus:
     docs: tuple[Document, ...]
     segments: tuple[Segments, ...]
     table: Table
+    piece_keys: frozenset[int]  # keys of pieces of over-long paragraphs (never parts of a merged line)
 
 
 class Deduplicator:
@@ -93,6 +122,8 @@ class Deduplicator:
         pairs = candidate_pairs(signatures, self.banding, skip=empty)
         pairs = plausible_pairs(pairs, signatures, keys)
         matches, containers = self._verify(keys, pairs, report)
+        for k in corpus.piece_keys:  # pieces are cut from one long paragraph, not lines run together
+            containers.pop(k, None)
         plan = Planner(self.settings, self.verifier).plan(corpus.table, matches, containers)
         report("apply", 0, len(corpus.docs))
         return self._results(corpus, plan, signatures)
@@ -112,6 +143,7 @@ class Deduplicator:
         key_col: list[int] = []
         doc_start: list[int] = []
         segs: list[Segments] = []
+        piece_keys: set[int] = set()
         for d, doc in enumerate(docs):
             seg = segment(doc.text)
             segs.append(seg)
@@ -126,9 +158,11 @@ class Deduplicator:
                 doc_col.append(d)
                 index_col.append(i)
                 key_col.append(kid)
+                if seg.continued and (i in seg.continued or i + 1 in seg.continued):
+                    piece_keys.add(kid)
         doc_start.append(len(doc_col))
         table = Table(doc_col, index_col, key_col, doc_start, keys)
-        return _Corpus(docs, tuple(segs), table)
+        return _Corpus(docs, tuple(segs), table, frozenset(piece_keys))
 
     # -- verify ----------------------------------------------------------------------------------
 
