@@ -5,6 +5,11 @@ table go to standard error through rich, progress only when standard error is a 
 
 Exit codes: 0 done; 1 ``--check`` found something to change; 2 usage error; 3 some inputs could
 not be processed (each is named on standard error; all the others were processed and written).
+
+Everything said on standard error that comes from the input (file names, problem messages) goes
+through ``dedup.safe.printable`` and rich ``Text``: controls, escape sequences and bidi controls are
+shown as escapes, never interpreted, and nothing is read as rich markup. Data written to standard
+output is left exact, unless standard output is a terminal, where it is made printable too.
 """
 
 from __future__ import annotations
@@ -27,10 +32,23 @@ from rich.text import Text
 from dedup import __version__
 from dedup.model import REMOVE, Problem
 from dedup.pipeline import Deduplicator, Result
-from dedup.readers import STDIN, Input, Loaded, discover, read_inputs
+from dedup.readers import (
+    DEFAULT_MAX_FILE_SIZE,
+    STDIN,
+    UTF8,
+    Input,
+    Loaded,
+    codec_name,
+    discover,
+    format_size,
+    parse_size,
+    read_inputs,
+    unchanged_since,
+)
 from dedup.render.jsonl import cluster_record, dumps, edit_record, problem_record
+from dedup.safe import printable
 from dedup.settings import KEEP_RULES, SCOPES, Settings
-from dedup.writers import write_atomic
+from dedup.writers import UnsafePathError, safe_join, write_atomic
 
 EXIT_OK = 0
 EXIT_CHANGES = 1
@@ -49,11 +67,12 @@ class Messages:
     quiet: bool
 
     def info(self, text: str, style: str | None = None) -> None:
+        """One line; ``text`` may carry input-derived text (it is made printable)."""
         if not self.quiet:
-            self.console.print(Text(text, style=style or ""), soft_wrap=True)
+            self.console.print(Text(printable(text), style=style or ""), soft_wrap=True)
 
     def problem(self, problem: Problem) -> None:
-        self.console.print(Text("error: ", style="bold red") + Text(str(problem)), soft_wrap=True)
+        self.console.print(Text("error: ", style="bold red") + Text(printable(str(problem))), soft_wrap=True)
 
     def render(self, renderable: Table) -> None:
         if not self.quiet:
@@ -78,9 +97,50 @@ def detection_options(f: F) -> F:
                      help="Match across all inputs (corpus) or within each document only."),
         click.option("--keep", type=click.Choice(KEEP_RULES), default=_DEFAULTS.keep, show_default=True,
                      help="Which copy stays: the first in input order, or the longest."),
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """How inputs are found and read."""
+
+    pattern: str
+    encoding: str
+    max_size: int
+    follow_symlinks: bool
+
+
+def _encoding(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return codec_name(value)
+    except LookupError:
+        raise click.BadParameter(f"{value!r} is not a text encoding Python knows (or 'auto')") from None
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def read_options(f: F) -> F:
+    """How inputs are found and read; shared by ``clean`` and ``scan``."""
+    options = [
         click.option("--glob", "pattern", default="*.txt", show_default=True,
                      help="File-name pattern for files found in folders."),
-        click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors."),
+        click.option("--encoding", default=UTF8, show_default=True, callback=_encoding,
+                     help="Codec of the input files, or 'auto' to detect it (charset-normalizer). "
+                          "Cleaned text is always written as UTF-8."),
+        click.option("--max-file-size", "max_size", default=format_size(DEFAULT_MAX_FILE_SIZE).replace(" ", ""),
+                     show_default=True, callback=_size,
+                     help="Skip (as a problem) files larger than this: bytes, or with K, M, G (binary); 0: no limit."),
+        click.option("--follow-symlinks", is_flag=True,
+                     help="Follow symbolic links found in folders, also outside the input folder."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -123,13 +183,23 @@ def _progress(messages: Messages) -> Iterator[Callable[[str, int, int], None]]:
         yield update
 
 
-def _load(inputs: tuple[str, ...], pattern: str, messages: Messages) -> tuple[list[Loaded], list[Problem]]:
-    found, problems = discover(inputs, pattern)
+def _load(inputs: tuple[str, ...], options: ReadOptions, messages: Messages,
+          exclude: tuple[str, ...] = ()) -> tuple[list[Loaded], list[Problem]]:
+    notes: list[str] = []
+    found, problems = discover(inputs, options.pattern, follow_symlinks=options.follow_symlinks,
+                               exclude=exclude, notes=notes)
     unique: dict[str, Input] = {}
     for item in found:
         unique.setdefault(item.id, item)
-    loaded, read_problems = read_inputs(unique.values(), stdin=sys.stdin.buffer)
+    loaded, read_problems = read_inputs(unique.values(), stdin=sys.stdin.buffer, encoding=options.encoding,
+                                        max_size=options.max_size)
     problems.extend(read_problems)
+    for note in notes:
+        messages.info(f"note: {note}")
+    for done in loaded:
+        if done.document.encoding != UTF8:
+            how = "detected" if done.detected else "--encoding"
+            messages.info(f"{done.input.id}: decoded as {done.document.encoding} ({how})")
     for p in problems:
         messages.problem(p)
     return loaded, problems
@@ -155,9 +225,26 @@ def _summary(result: Result, problems: list[Problem], messages: Messages, verb: 
     table.add_row("removed", f"{len(removed):,} paragraphs, {sum(e.end - e.start for e in removed):,} characters")
     table.add_row("by rule", counts(Counter(e.rule for e in removed)))
     table.add_row("by reason", counts(Counter(e.reason for e in removed)))
+    encodings = Counter(d.document.encoding for d in result.documents)
+    if set(encodings) - {UTF8}:
+        table.add_row("encodings", counts(encodings) + " (written as UTF-8)")
     messages.render(table)
     if problems:
         messages.info(f"{len(problems)} input(s) could not be processed (see errors above)", "yellow")
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _stdout_text(text: str) -> None:
+    """Data on standard output: exact, unless it is a terminal (then made printable)."""
+    if _stdout_is_terminal():
+        text = printable(text, multiline=True)
+    _stdout_bytes(text.encode("utf-8"))
 
 
 def _stdout_bytes(data: bytes) -> None:
@@ -166,8 +253,19 @@ def _stdout_bytes(data: bytes) -> None:
     out.flush()
 
 
+def _jsonl(records: list[dict[str, Any]], terminal: bool = False) -> bytes:
+    return "".join(dumps(r, terminal=terminal) + "\n" for r in records).encode("utf-8")
+
+
 def _fail(message: str) -> NoReturn:
-    raise click.UsageError(message)
+    raise click.UsageError(printable(message))
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 @cli.command()
@@ -178,16 +276,18 @@ def _fail(message: str) -> NoReturn:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the edit records as JSON Lines, one object per document ('-': stdout).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when anything would change.")
+@read_options
 @detection_options
 def clean(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, report_path: str | None,
-          check: bool, threshold: float, num_perm: int, min_chars: int, scope: str, keep: str,
-          pattern: str, quiet: bool) -> None:
+          check: bool, pattern: str, encoding: str, max_size: int, follow_symlinks: bool,
+          threshold: float, num_perm: int, min_chars: int, scope: str, keep: str, quiet: bool) -> None:
     """Remove repeated paragraphs from INPUT files, folders, or - (stdin).
 
     One file or - without -o writes the cleaned text to stdout.
     """
     messages = _messages(quiet)
     settings = _settings(threshold, num_perm, min_chars, scope, keep)
+    options = ReadOptions(pattern, encoding, max_size, follow_symlinks)
     to_stdout = not (output_dir or in_place or check)
     if output_dir and in_place:
         _fail("-o/--output and --in-place exclude each other")
@@ -197,34 +297,45 @@ def clean(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, repor
         _fail("several inputs or a folder: give -o DIR, --in-place or --check")
     if report_path == STDIN and to_stdout:
         _fail("--report - needs stdout, which carries the cleaned text here: give -o DIR or a report file")
+    if output_dir and any(p != STDIN and os.path.isdir(p) and _same_file(p, output_dir) for p in inputs):
+        _fail(f"-o {output_dir} is an input folder: use --in-place to rewrite the inputs")
 
-    loaded, problems = _load(inputs, pattern, messages)
-    if output_dir:
-        _check_collisions(loaded)
+    exclude = tuple(p for p in (output_dir, report_path) if p and p != STDIN)
+    loaded, problems = _load(inputs, options, messages, exclude)
+    targets = _output_targets(loaded, output_dir) if output_dir else {}
     result = _run(loaded, settings, messages)
 
     for item, doc in zip(loaded, result.documents, strict=True):
-        cleaned = doc.cleaned.encode("utf-8")
         if check:
             if doc.changed:
                 messages.info(f"would clean {item.input.id} ({len(doc.edits)} paragraph(s))")
         elif in_place:
             if doc.changed:
-                write_atomic(item.input.path, cleaned)
+                assert item.stamp is not None  # standard input is refused above
+                _write(os.path.realpath(item.input.path), doc.cleaned, item, problems, messages)
         elif output_dir:
-            write_atomic(Path(output_dir) / item.input.relpath, cleaned)
+            target = targets[item.input.id]
+            if isinstance(target, Problem):
+                messages.problem(target)
+                problems.append(target)
+            else:
+                _write(target, doc.cleaned, item, problems, messages)
         else:
-            _stdout_bytes(cleaned)
+            _stdout_text(doc.cleaned)
 
     if report_path:
         fingerprint = settings.fingerprint()
-        lines = [dumps(edit_record(doc, fingerprint)) for doc in result.documents]
-        lines += [dumps(problem_record(p)) for p in problems]
-        data = "".join(line + "\n" for line in lines).encode("utf-8")
+        records = [edit_record(doc, fingerprint) for doc in result.documents]
+        records += [problem_record(p) for p in problems]
         if report_path == STDIN:
-            _stdout_bytes(data)
+            _stdout_bytes(_jsonl(records, terminal=_stdout_is_terminal()))
         else:
-            write_atomic(report_path, data)
+            try:
+                write_atomic(report_path, _jsonl(records))
+            except OSError as exc:
+                problem = Problem(report_path, f"cannot write the report: {exc.strerror or exc}")
+                messages.problem(problem)
+                problems.append(problem)
 
     _summary(result, problems, messages, "check" if check else "clean")
     if problems:
@@ -233,19 +344,55 @@ def clean(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, repor
         sys.exit(EXIT_CHANGES)
 
 
-def _check_collisions(loaded: list[Loaded]) -> None:
+def _write(target: str | Path, cleaned: str, item: Loaded, problems: list[Problem], messages: Messages) -> None:
+    """Write one cleaned file atomically, unless its input changed since it was read; a failure is
+    a problem for this file only."""
+    problem: Problem | None = None
+    if item.stamp is not None and not unchanged_since(item.input.path, item.stamp):
+        problem = Problem(item.input.path, "changed or removed during the run; its cleaned copy was not written")
+    else:
+        try:
+            write_atomic(target, cleaned.encode("utf-8"))
+        except OSError as exc:
+            problem = Problem(str(target), f"cannot write: {exc.strerror or exc}")
+    if problem is not None:
+        messages.problem(problem)
+        problems.append(problem)
+
+
+def _output_targets(loaded: list[Loaded], output_dir: str) -> dict[str, Path | Problem]:
+    """Where each cleaned file goes under ``-o``: never outside it, never onto an input, never two
+    files onto one path (the last two are usage errors, found before anything is written)."""
+    targets: dict[str, Path | Problem] = {}
     seen: dict[str, str] = {}
     for item in loaded:
-        other = seen.setdefault(item.input.relpath, item.input.id)
+        try:
+            target = safe_join(output_dir, item.input.relpath)
+        except UnsafePathError as exc:
+            targets[item.input.id] = Problem(item.input.id, f"{exc}; not written")
+            continue
+        other = seen.setdefault(os.path.normcase(os.path.realpath(target)), item.input.id)
         if other != item.input.id:
             _fail(f"{other} and {item.input.id} would both be written to {item.input.relpath}")
+        targets[item.input.id] = target
+    inputs = {(item.stamp.dev, item.stamp.ino) for item in loaded if item.stamp is not None}
+    for item_id, where in targets.items():
+        if isinstance(where, Path):
+            try:
+                st = where.stat()
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in inputs:
+                _fail(f"{item_id}: its cleaned copy would overwrite an input ({where}); use --in-place for that")
+    return targets
 
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
+@read_options
 @detection_options
-def scan(inputs: tuple[str, ...], threshold: float, num_perm: int, min_chars: int, scope: str,
-         keep: str, pattern: str, quiet: bool) -> None:
+def scan(inputs: tuple[str, ...], pattern: str, encoding: str, max_size: int, follow_symlinks: bool,
+         threshold: float, num_perm: int, min_chars: int, scope: str, keep: str, quiet: bool) -> None:
     """Write the duplicate clusters of INPUT as JSON Lines on stdout; change nothing.
 
     Each line is one cluster: the canonical copy with its text, and every member with its
@@ -253,11 +400,10 @@ def scan(inputs: tuple[str, ...], threshold: float, num_perm: int, min_chars: in
     """
     messages = _messages(quiet)
     settings = _settings(threshold, num_perm, min_chars, scope, keep)
-    loaded, problems = _load(inputs, pattern, messages)
+    loaded, problems = _load(inputs, ReadOptions(pattern, encoding, max_size, follow_symlinks), messages)
     result = _run(loaded, settings, messages)
     text_of = {d.document.id: d.document.text for d in result.documents}
-    data = "".join(dumps(cluster_record(c, text_of)) + "\n" for c in result.clusters)
-    _stdout_bytes(data.encode("utf-8"))
+    _stdout_bytes(_jsonl([cluster_record(c, text_of) for c in result.clusters], terminal=_stdout_is_terminal()))
     _summary(result, problems, messages, "scan")
     messages.info(f"{len(result.clusters)} cluster(s)")
     if problems:
