@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -48,7 +49,7 @@ from dedup.readers import (
 from dedup.render.jsonl import cluster_record, dumps, edit_record, problem_record
 from dedup.safe import printable
 from dedup.settings import KEEP_RULES, SCOPES, Settings
-from dedup.writers import UnsafePathError, safe_join, write_atomic
+from dedup.writers import OutputFolder, UnsafePathError, write_atomic
 
 EXIT_OK = 0
 EXIT_CHANGES = 1
@@ -312,26 +313,28 @@ def clean(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, repor
         elif in_place:
             if doc.changed:
                 assert item.stamp is not None  # standard input is refused above
-                _write(os.path.realpath(item.input.path), doc.cleaned, item, problems, messages)
+                _write(os.path.realpath(item.input.path), doc.cleaned, item, problems, messages, durable=True)
         elif output_dir:
             target = targets[item.input.id]
             if isinstance(target, Problem):
                 messages.problem(target)
                 problems.append(target)
             else:
-                _write(target, doc.cleaned, item, problems, messages)
+                _write(target, doc.cleaned, item, problems, messages, durable=False)
         else:
             _stdout_text(doc.cleaned)
 
     if report_path:
         fingerprint = settings.fingerprint()
-        records = [edit_record(doc, fingerprint) for doc in result.documents]
-        records += [problem_record(p) for p in problems]
+        records = chain((edit_record(doc, fingerprint) for doc in result.documents),
+                        (problem_record(p) for p in list(problems)))
         if report_path == STDIN:
-            _stdout_bytes(_jsonl(records, terminal=_stdout_is_terminal()))
+            terminal = _stdout_is_terminal()
+            for record in records:
+                _stdout_bytes((dumps(record, terminal=terminal) + "\n").encode("utf-8"))
         else:
-            try:
-                write_atomic(report_path, _jsonl(records))
+            try:  # with --in-place the report is what can undo the run: flushed to disk too
+                write_atomic(report_path, (dumps(r) + "\n" for r in records), durable=in_place)
             except OSError as exc:
                 problem = Problem(report_path, f"cannot write the report: {exc.strerror or exc}")
                 messages.problem(problem)
@@ -344,15 +347,17 @@ def clean(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, repor
         sys.exit(EXIT_CHANGES)
 
 
-def _write(target: str | Path, cleaned: str, item: Loaded, problems: list[Problem], messages: Messages) -> None:
+def _write(target: str | Path, cleaned: str, item: Loaded, problems: list[Problem], messages: Messages,
+           durable: bool) -> None:
     """Write one cleaned file atomically, unless its input changed since it was read; a failure is
-    a problem for this file only."""
+    a problem for this file only. ``durable``: flushed to disk before the rename (``--in-place``,
+    where the file replaced is the input itself)."""
     problem: Problem | None = None
     if item.stamp is not None and not unchanged_since(item.input.path, item.stamp):
         problem = Problem(item.input.path, "changed or removed during the run; its cleaned copy was not written")
     else:
         try:
-            write_atomic(target, cleaned.encode("utf-8"))
+            write_atomic(target, cleaned, durable=durable)
         except OSError as exc:
             problem = Problem(str(target), f"cannot write: {exc.strerror or exc}")
     if problem is not None:
@@ -365,13 +370,14 @@ def _output_targets(loaded: list[Loaded], output_dir: str) -> dict[str, Path | P
     files onto one path (the last two are usage errors, found before anything is written)."""
     targets: dict[str, Path | Problem] = {}
     seen: dict[str, str] = {}
+    folder = OutputFolder(output_dir)
     for item in loaded:
         try:
-            target = safe_join(output_dir, item.input.relpath)
+            target = folder.join(item.input.relpath)
         except UnsafePathError as exc:
             targets[item.input.id] = Problem(item.input.id, f"{exc}; not written")
             continue
-        other = seen.setdefault(os.path.normcase(os.path.realpath(target)), item.input.id)
+        other = seen.setdefault(os.path.normcase(str(target)), item.input.id)
         if other != item.input.id:
             _fail(f"{other} and {item.input.id} would both be written to {item.input.relpath}")
         targets[item.input.id] = target

@@ -111,7 +111,7 @@ def segment(text: str, max_chars: int = MAX_PARAGRAPH_CHARS) -> Segments:
         ls, le = lines[first][0], lines[last][1]
         lead = _LEADING_WS.match(text, ls, le)
         s = lead.end() if lead else ls
-        e = s + len(text[s:le].rstrip())
+        e = _content_end(text, s, le)
         if e - s <= max_chars:
             starts.append(s)
             ends.append(e)
@@ -127,6 +127,16 @@ def segment(text: str, max_chars: int = MAX_PARAGRAPH_CHARS) -> Segments:
             line_starts.append(ls if k == 0 else a)
             line_ends.append(le if k == len(pieces) - 1 else b)
     return Segments(mode, tuple(starts), tuple(ends), tuple(line_starts), tuple(line_ends), frozenset(continued))
+
+
+def _content_end(text: str, start: int, end: int) -> int:
+    """``end`` moved back over trailing whitespace (without copying a long line to find it)."""
+    e = end
+    while e > start and e > end - 64 and text[e - 1].isspace():
+        e -= 1
+    if e > start and e == end - 64:  # a long run of trailing whitespace: rare, so copy
+        e = start + len(text[start:end].rstrip())
+    return e
 
 
 def split_long(text: str, start: int, end: int, max_chars: int = MAX_PARAGRAPH_CHARS) -> list[tuple[int, int]]:

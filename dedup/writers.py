@@ -1,10 +1,12 @@
 """Safe file output: atomic replacement, and paths that cannot leave the output folder.
 
-``write_atomic`` writes a temporary file beside the target (``.NAME.XXXXXXXX.dedup-tmp``), flushes
-it to disk, then renames it over the target: a reader, or a run killed at any instant (SIGKILL
-included), sees either the old file or the complete new one, never part of one. A kill can leave
-the temporary file behind; discovery never reads such files as input (``is_temp_name``), and they
-are safe to delete when no dedup is running.
+``write_atomic`` writes a temporary file beside the target (``.NAME.XXXXXXXX.dedup-tmp``), then
+renames it over the target: a reader, or a run killed at any instant (SIGKILL included), sees
+either the old file or the complete new one, never part of one. With ``durable`` (the default; the
+command line uses it for ``--in-place``, where the file replaced is the only copy of the input) the
+temporary file is flushed to disk first, so a power cut cannot leave an empty file either. A kill
+can leave the temporary file behind; discovery never reads such files as input (``is_temp_name``),
+and they are safe to delete when no dedup is running.
 
 ``safe_join`` turns a relative path that came from the input (a file's path under its folder, a
 record id) into a path under the output folder, and refuses anything that would land outside it.
@@ -16,9 +18,11 @@ import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 TEMP_SUFFIX = ".dedup-tmp"
+_TEXT_BLOCK = 1 << 20  # characters encoded at a time by write_atomic
 _TEMP_NAME_BYTES = 100  # of the target's name kept in the temporary name (NAME_MAX is 255 bytes)
 _SEPARATORS = re.compile(r"[/\\]" if os.sep == "\\" or os.altsep else r"/")
 
@@ -38,8 +42,32 @@ def safe_join(base: str | os.PathLike[str], relpath: str) -> Path:
     Refused: an empty path, NUL, an absolute path or a drive, and any ``..`` component (an id
     such as ``../../etc/passwd`` is never normalised into something else: it is refused). ``.``
     and empty components are dropped. The joined path is then resolved, so a symlink already
-    inside ``base`` cannot lead out of it either.
+    inside ``base`` cannot lead out of it either. ``OutputFolder`` does the same for many paths.
     """
+    return OutputFolder(base).join(relpath)
+
+
+class OutputFolder:
+    """``safe_join`` for many paths under one folder, resolving the folder and each parent once."""
+
+    def __init__(self, base: str | os.PathLike[str]) -> None:
+        self.base = Path(base)
+        real = os.path.realpath(base)
+        self._prefix = real.rstrip(os.sep) + os.sep
+        self._parents: dict[Path, bool] = {}
+
+    def join(self, relpath: str) -> Path:
+        joined = Path(self.base).joinpath(*_parts(relpath))
+        inside = self._parents.get(joined.parent)
+        if inside is None:
+            parent = os.path.realpath(joined.parent) + os.sep
+            inside = self._parents[joined.parent] = parent.startswith(self._prefix)
+        if not inside:  # (a link at the file itself is harmless: the rename replaces the link)
+            raise UnsafePathError(f"output path {relpath!r} resolves outside the output folder")
+        return joined
+
+
+def _parts(relpath: str) -> list[str]:
     if not relpath or "\x00" in relpath:
         raise UnsafePathError(f"unusable output path {relpath!r}")
     if PurePosixPath(relpath).is_absolute() or PureWindowsPath(relpath).drive or relpath.startswith("\\"):
@@ -50,19 +78,18 @@ def safe_join(base: str | os.PathLike[str], relpath: str) -> Path:
     parts = [p for p in parts if p not in ("", ".")]
     if not parts:
         raise UnsafePathError(f"unusable output path {relpath!r}")
-    joined = Path(base).joinpath(*parts)
-    real_base = os.path.realpath(base)
-    real = os.path.realpath(joined)
-    if real == real_base or not real.startswith(real_base.rstrip(os.sep) + os.sep):
-        raise UnsafePathError(f"output path {relpath!r} resolves outside the output folder")
-    return joined
+    return parts
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
+def write_atomic(path: str | os.PathLike[str], data: bytes | str | Iterable[str], mode: int | None = None,
+                 durable: bool = True) -> None:
     """Replace ``path`` with ``data`` atomically, creating parent folders as needed.
 
-    ``mode`` sets the permissions of the new file; by default an existing file keeps its own
-    permissions (and, where the process may set them, its owner and group).
+    ``data`` is bytes, or text written as UTF-8 (encoded a block at a time, so a large text is
+    never held twice), or an iterable of texts written one after the other (a report, a record at
+    a time). ``mode`` sets the permissions of the new file; by default an existing file
+    keeps its own permissions (and, where the process may set them, its owner and group).
+    ``durable`` flushes the data to disk before the rename (see the module docstring).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -78,9 +105,15 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int | None = N
     fd, tmp = tempfile.mkstemp(prefix=f".{_short_name(target.name)}.", suffix=TEMP_SUFFIX, dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, bytes):
+                fh.write(data)
+            else:
+                for text in [data] if isinstance(data, str) else data:
+                    for i in range(0, len(text), _TEXT_BLOCK):
+                        fh.write(text[i : i + _TEXT_BLOCK].encode("utf-8"))
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         if owner is not None and hasattr(os, "chown"):
             with contextlib.suppress(OSError):
@@ -105,4 +138,4 @@ def _umask() -> int:
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    write_atomic(path, text.encode("utf-8"))
+    write_atomic(path, text)
