@@ -13,18 +13,20 @@ def removal_spans(segments: Segments, removed: Sequence[int]) -> dict[int, tuple
 
     A paragraph goes with its whole lines and the separator after it, so the next paragraph keeps
     its own indentation. A paragraph with no kept paragraph after it goes with the separator
-    *before* it instead, so the document keeps its final newline. Spans of neighbouring removals
-    touch but never overlap.
+    *before* it instead, so the document keeps its final newline. A piece of a long paragraph
+    goes with its text and the whitespace after it (the line keeps its indentation). Spans of
+    neighbouring removals touch but never overlap.
     """
     gone = set(removed)
     n = len(segments)
     ls, le = segments.line_starts, segments.line_ends
+    continued = segments.continued
     last_kept = max((i for i in range(n) if i not in gone), default=-1)
     first_kept = min((i for i in range(n) if i not in gone), default=n)
     spans: dict[int, tuple[int, int]] = {}
     for k in sorted(gone):
         if k < last_kept:
-            spans[k] = (ls[k], ls[k + 1])
+            spans[k] = (segments.starts[k] if k + 1 in continued else ls[k], ls[k + 1])
         elif first_kept < k:
             spans[k] = (le[k - 1], le[k])
         else:  # nothing kept at all: leave only the whitespace around the paragraphs

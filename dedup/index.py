@@ -41,6 +41,7 @@ class Index:
     # verified key-level matches, by the key that may go; and keys that may be part of a merged line
     matches: dict[int, list[KeyMatch]] = field(default_factory=dict)
     containers: dict[int, list[int]] = field(default_factory=dict)
+    piece_keys: set[int] = field(default_factory=set)  # keys of pieces of over-long paragraphs
 
     def __post_init__(self) -> None:
         self._key_ids: dict[str, int] = {k: i for i, k in enumerate(self.keys)}

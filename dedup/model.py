@@ -23,6 +23,7 @@ class Document:
     id: str
     text: str
     source: str | None = None
+    encoding: str = "utf-8"  # the codec its bytes were decoded with (cleaned text is always written as UTF-8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +136,15 @@ class Cluster:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """An input that could not be processed (or only partly): shown on stderr, never fatal."""
+    """An input that could not be processed (or only partly): shown on stderr, never fatal.
+
+    ``line`` (1-based) and ``offset`` (bytes from the start of the file) say where, when known.
+    """
 
     source: str
     message: str
     line: int | None = None
+    offset: int | None = None
 
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"

@@ -51,13 +51,21 @@ Progress = Callable[[str, int, int], None]
 # candidates before the costly text comparison; nothing is ever removed on the estimate.
 GATE_MIN_CHARS = 60
 GATE_SHARE = 0.5
+# A key of at least LONG_KEY_CHARS characters (in practice a piece of an over-long paragraph; no
+# paragraph of the development corpora comes near) is verified against at most
+# MAX_LONG_CANDIDATES partners, those whose MinHash agrees best with it. Long texts in one
+# language share many shingles, comparing two of them costs time in the square of their length,
+# and a line of hundreds of megabytes of repetitive text would otherwise give quadratic time.
+# Exact copies never need verification (equal keys are one key).
+LONG_KEY_CHARS = 2_500
+MAX_LONG_CANDIDATES = 8
 # Characters of input per batch. Memory holds the index plus one batch; results do not depend
 # on the batch size (tests/test_pipeline.py checks it).
 BATCH_CHARS = 1 << 25
 
 
 def plausible_pairs(pairs: np.ndarray, index: Index) -> np.ndarray:
-    """The candidate pairs worth verifying (see ``GATE_SHARE``)."""
+    """The candidate pairs worth verifying (see ``GATE_SHARE`` and ``LONG_KEY_CHARS``)."""
     if len(pairs) == 0:
         return pairs
     lengths = np.frombuffer(index.key_len, dtype=np.int32)
@@ -65,12 +73,32 @@ def plausible_pairs(pairs: np.ndarray, index: Index) -> np.ndarray:
     short = np.minimum(la, lb)
     ratio = short / np.maximum(np.maximum(la, lb), 1)
     keep = short < GATE_MIN_CHARS
+    agreement = np.ones(len(pairs))
     check = np.flatnonzero(~keep)
     for lo in range(0, len(check), 1 << 16):  # bounded memory for the (pairs x num_perm) compare
         idx = check[lo : lo + (1 << 16)]
-        keep[idx] = index.agreement(pairs[idx]) >= GATE_SHARE * ratio[idx]
+        agreement[idx] = index.agreement(pairs[idx])
+        keep[idx] = agreement[idx] >= GATE_SHARE * ratio[idx]
+    long_a, long_b = la >= LONG_KEY_CHARS, lb >= LONG_KEY_CHARS
+    if (long_a | long_b).any():
+        keep &= ~(long_a | long_b) | _best_partners(pairs, agreement, keep & long_a, keep & long_b)
     kept: np.ndarray = pairs[keep]
     return kept
+
+
+def _best_partners(pairs: np.ndarray, agreement: np.ndarray, end_a: np.ndarray, end_b: np.ndarray) -> np.ndarray:
+    """A mask of the pairs that are among the ``MAX_LONG_CANDIDATES`` best (by agreement, then in
+    pair order) of one of their long ends; ``end_a``/``end_b`` flag the ends to rank at."""
+    idx = np.concatenate([np.flatnonzero(end_a), np.flatnonzero(end_b)])
+    owner = np.concatenate([pairs[end_a, 0], pairs[end_b, 1]])
+    order = np.lexsort((idx, -agreement[idx], owner))
+    owner, idx = owner[order], idx[order]
+    first = np.ones(len(owner), dtype=bool)
+    first[1:] = owner[1:] != owner[:-1]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(len(owner)), 0))
+    best = np.zeros(len(pairs), dtype=bool)
+    best[idx[np.arange(len(owner)) - group_start < MAX_LONG_CANDIDATES]] = True
+    return best
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +308,10 @@ class Deduplicator:
                     yield kid, s, e
 
             numbers.append(index.add_document(doc.id, paragraphs()))
+            if seg.continued:  # pieces of an over-long paragraph: cut from one line, never lines run together
+                lo_d, _ = index.doc_range(numbers[-1])
+                index.piece_keys.update(index.para_key[lo_d + i] for i in range(len(seg))
+                                        if i in seg.continued or i + 1 in seg.continued)
         if new_rows and all(p.signatures is not None for p in prepared):
             signatures = np.stack([prepared[n].signatures[i] for n, i in new_rows])  # type: ignore[index]
         else:
@@ -303,7 +335,7 @@ class Deduplicator:
             # be part of a merged line (checked in plan, where neighbours are known).
             if len(keys[i]) != len(keys[j]):
                 short, long = (i, j) if len(keys[i]) < len(keys[j]) else (j, i)
-                if not any(m.removed == long for m in matches):
+                if not any(m.removed == long for m in matches) and long not in index.piece_keys:
                     index.containers.setdefault(long, []).append(short)
                     containers.append((long, short))
             if n % 4096 == 4095:

@@ -54,7 +54,8 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
 
 
 def _code_points(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    # surrogatepass: a lone surrogate (text from a surrogate-escaped decode) hashes as its code point
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def _fold(h64: np.ndarray) -> np.ndarray:

@@ -41,6 +41,7 @@ class Problems:
     """Collects the problems of a stream and applies the ``on_error`` policy."""
 
     on_error: str = SKIP
+    on_problem: Callable[[Problem], None] | None = None  # told of each problem as it is found
     found: list[Problem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -49,6 +50,8 @@ class Problems:
 
     def add(self, problem: Problem) -> None:
         self.found.append(problem)
+        if self.on_problem is not None:
+            self.on_problem(problem)
         if self.on_error == FAIL:
             raise RecordError(problem)
 
@@ -156,7 +159,7 @@ def _parse(raw: str, source: str, line: int, text_key: str, id_key: str, problem
 
 def clean_records(records: Iterable[Record], dedup: Deduplicator, text_key: str = "text",
                   progress: Callable[[str, int, int], None] | None = None,
-                  batch_chars: int | None = None) -> Iterator[tuple[Record, DocumentResult]]:
+                  batch_chars: int | None = None, jobs: int = 1) -> Iterator[tuple[Record, DocumentResult]]:
     """Clean records lazily, in input order: yields each record with its result."""
     pending: deque[Record] = deque()
 
@@ -165,7 +168,7 @@ def clean_records(records: Iterable[Record], dedup: Deduplicator, text_key: str 
             pending.append(r)
             yield Document(r.id, r.fields[text_key], r.source)
 
-    kwargs: dict[str, Any] = {} if batch_chars is None else {"batch_chars": batch_chars}
+    kwargs: dict[str, Any] = {"jobs": jobs} if batch_chars is None else {"batch_chars": batch_chars, "jobs": jobs}
     for result in dedup.clean(documents(), progress=progress, **kwargs):
         yield pending.popleft(), result
 
@@ -199,7 +202,7 @@ def _pyarrow() -> Any:
 
 def clean_parquet(source: str | Path, target: str | Path, dedup: Deduplicator, text_key: str = "text",
                   id_key: str = "id", problems: Problems | None = None, batch_rows: int = 8192,
-                  on_result: Callable[[Record, DocumentResult], None] | None = None) -> int:
+                  on_result: Callable[[Record, DocumentResult], None] | None = None, jobs: int = 1) -> int:
     """Clean the text column of a Parquet file into ``target`` (same schema), streamed in record
     batches; returns the number of rows. Rows whose text is null are passed through and reported."""
     pa = _pyarrow()
@@ -234,7 +237,7 @@ def clean_parquet(source: str | Path, target: str | Path, dedup: Deduplicator, t
                 records.append(Record(src, row, doc_id, {text_key: text}))
                 keep.append(i)
             cleaned = list(texts)
-            for (record, result), i in zip(clean_records(records, dedup, text_key), keep, strict=True):
+            for (record, result), i in zip(clean_records(records, dedup, text_key, jobs=jobs), keep, strict=True):
                 cleaned[i] = result.cleaned
                 if on_result is not None:
                     on_result(record, result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,15 @@ def removal(edit: Edit) -> tuple[ParagraphRef, float]:
     """The removed paragraph and verified score of a removal edit."""
     assert edit.op == REMOVE and edit.paragraph is not None and edit.score is not None
     return edit.paragraph, edit.score
+
+
+def sentences(n: int, seed: int = 0) -> str:
+    """``n`` made-up sentences on one line (for long-line tests), the same for the same seed."""
+    rnd = random.Random(seed)
+    words = ["harbour", "ferry", "library", "council", "reading", "pier", "river", "visitors", "room",
+             "October", "Saturday", "north", "mouth", "lift", "former", "opened", "moored", "until"]
+    return " ".join(" ".join(rnd.choice(words) for _ in range(rnd.randint(4, 14))).capitalize() + "."
+                    for _ in range(n))
 
 
 def cleaned(texts: dict[str, str], **settings: object) -> dict[str, str]:

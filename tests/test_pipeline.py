@@ -1,9 +1,14 @@
 """The whole library flow: ordering, determinism, scope and the simple entry point."""
 
+import numpy as np
 import pytest
-from conftest import removal, run
+from conftest import removal, run, sentences
 
 from dedup import Deduplicator, Document, Settings, clean_texts
+from dedup.apply import restore
+from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, plausible_pairs
+from dedup.segment import MAX_PARAGRAPH_CHARS
+from dedup.signatures import MinHasher
 
 P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
 P2 = "The ferry will stay moored at the north pier until October, then move to the river mouth."
@@ -82,3 +87,38 @@ def test_worker_processes_give_the_same_result() -> None:
     one = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=2000)]
     two = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=2000, jobs=2)]
     assert two == one
+
+
+def test_a_body_captured_twice_on_one_long_line_goes_piece_by_piece() -> None:
+    body = sentences(1500, seed=7)
+    assert len(body) > 3 * MAX_PARAGRAPH_CHARS
+    text = "Title\n" + body + " " + body + "\nEnd.\n"
+    doc = run({"a.txt": text}).documents[0]
+    assert doc.paragraphs > 6
+    assert restore(doc.cleaned, doc.edits) == text
+    assert doc.cleaned.startswith("Title\n" + body) and doc.cleaned.endswith("\nEnd.\n")
+    assert len(doc.cleaned) < len(text) - len(body) + MAX_PARAGRAPH_CHARS  # all but one piece's worth went
+    for e in doc.edits:
+        assert e.old.strip() and "\n" not in e.old  # pieces go inside the line
+    again = run({"a.txt": doc.cleaned}).documents[0]
+    assert again.edits == ()
+
+
+def test_long_keys_are_verified_against_their_best_candidates_only() -> None:
+    keys = [sentences(400, seed=s) for s in range(40)]  # long, and much alike (one small vocabulary)
+    assert min(len(k) for k in keys) >= LONG_KEY_CHARS
+    dedup = Deduplicator()
+    index = dedup.index
+    for key in keys:
+        index.intern(key)
+    index.add_sketches(0, MinHasher().signatures(keys))
+    pairs = np.array([(i, j) for i in range(len(keys)) for j in range(i + 1, len(keys))], dtype=np.int64)
+    kept = plausible_pairs(pairs, index)
+    assert 0 < len(kept) <= MAX_LONG_CANDIDATES * len(keys)
+    agree = index.agreement(pairs)
+    kept_set = {tuple(p) for p in kept.tolist()}
+    for k in range(len(keys)):
+        mine = np.flatnonzero((pairs[:, 0] == k) | (pairs[:, 1] == k))
+        best = mine[np.argmax(agree[mine])]
+        if agree[best] >= GATE_SHARE:
+            assert tuple(pairs[best].tolist()) in kept_set

@@ -57,7 +57,7 @@ def test_problem_records_carry_their_kind() -> None:
 
     (rec,) = edit_records([], "sha256:0123456789abcdef", [Problem("in/bad.txt", "not valid UTF-8", 3)])
     check_records([rec])
-    assert rec == {"schema": SCHEMA, "version": 1, "kind": "problem", "source": "in/bad.txt", "line": 3,
+    assert rec == {"schema": SCHEMA, "version": 1, "kind": "problem", "source": "in/bad.txt", "line": 3, "offset": None,
                    "problem": "not valid UTF-8"}
 
 

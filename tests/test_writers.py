@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from dedup.writers import write_atomic, write_text_atomic
+from dedup.writers import UnsafePathError, is_temp_name, safe_join, write_atomic, write_text_atomic
 
 
 def test_write_creates_parents_and_leaves_no_temp_file(tmp_path: Path) -> None:
@@ -35,3 +35,39 @@ def test_a_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.
         write_atomic(target, b"new")
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+@pytest.mark.parametrize("relpath", [
+    "../x.txt", "a/../../x.txt", "a/..", "..", "/etc/passwd", "//server/share/x", "C:\\x.txt", "C:x.txt",
+    "\\\\server\\share\\x", "", ".", "./", "a\x00b",
+])
+def test_safe_join_refuses_paths_that_leave_the_folder(tmp_path: Path, relpath: str) -> None:
+    with pytest.raises(UnsafePathError):
+        safe_join(tmp_path, relpath)
+
+
+@pytest.mark.parametrize(("relpath", "expected"), [
+    ("a.txt", "a.txt"), ("sub/b.txt", "sub/b.txt"), ("./sub//b.txt", "sub/b.txt"), ("..a/b..txt", "..a/b..txt"),
+    ("a\\..\\b.txt", "a\\..\\b.txt"),  # one file name on POSIX: backslash is not a separator there
+])
+def test_safe_join_keeps_ordinary_paths(tmp_path: Path, relpath: str, expected: str) -> None:
+    assert safe_join(tmp_path, relpath) == tmp_path / expected
+
+
+def test_safe_join_does_not_follow_a_link_out_of_the_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "escape").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UnsafePathError, match="resolves outside"):
+        safe_join(out, "escape/x.txt")
+
+
+def test_long_names_get_a_temporary_file_that_fits(tmp_path: Path) -> None:
+    target = tmp_path / ("é" * 120 + ".txt")  # 244 bytes: the name fits, name + temp suffix would not
+    write_atomic(target, b"ok")
+    assert target.read_bytes() == b"ok"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_temporary_names_are_recognised() -> None:
+    assert is_temp_name(".a.txt.k2j4h5.dedup-tmp") and not is_temp_name("a.txt") and not is_temp_name(".a.txt")

@@ -6,6 +6,12 @@ text it removed, the whole lines it touched, the rule, and the kept copy (with i
 verified against. Together with the cleaned text it is enough to rebuild the input byte for byte
 (``dedup.apply.restore``), and on its own it is enough for every report (``dedup.render``).
 The layout is ``dedup/schemas/edits.schema.json``, documented in ``docs/report.md``.
+
+Offsets and hashes are about text: ``input.sha256`` is the SHA-256 of the decoded input encoded as
+UTF-8 (for a UTF-8 input, the file's own bytes), ``output.sha256`` that of the cleaned text, which
+is always written as UTF-8. A document decoded from another codec carries ``document.encoding``
+(``"cp1252"``, ...): ``restore(cleaned, edits).encode(encoding)`` is then the original file, byte
+for byte (the reader refuses a codec that would not give the same bytes back).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 from dedup import __version__
 from dedup.apply import output_starts
 from dedup.model import Cluster, DocumentResult, Edit, Member, ParagraphRef, Problem
+from dedup.safe import json_text
 
 SCHEMA = "dedup.edits"
 SCHEMA_VERSION = 1
@@ -31,6 +38,7 @@ KIND_PROBLEM = "problem"
 def digest(data: bytes) -> str:
     """``sha256:`` and the hex SHA-256 of ``data``, as edit records write hashes."""
     return "sha256:" + hashlib.sha256(data).hexdigest()
+UTF8 = "utf-8"
 
 
 def sha256(text: str) -> str:
@@ -98,13 +106,16 @@ def edit_record(result: DocumentResult, fingerprint: str, text_of: Mapping[str, 
     edits = sorted(result.edits, key=lambda e: e.start)
     text = result.document.text
     lines = _Lines(text) if edits else _Lines("")
+    document: dict[str, Any] = {"id": result.document.id, "source": result.document.source}
+    if result.document.encoding != UTF8:
+        document["encoding"] = result.document.encoding
     return {
         "schema": SCHEMA,
         "version": SCHEMA_VERSION,
         "kind": KIND_DOCUMENT,
         "tool": f"dedup {__version__}",
         "settings": fingerprint,
-        "document": {"id": result.document.id, "source": result.document.source},
+        "document": document,
         "offsets": OFFSETS,
         "input": {"sha256": sha256(text), "chars": len(text)},
         "output": {"sha256": sha256(result.cleaned), "chars": len(result.cleaned)},
@@ -138,31 +149,35 @@ def _member(m: Member) -> dict[str, Any]:
     return out
 
 
-def cluster_record(cluster: Cluster, text_of: dict[str, str]) -> dict[str, Any]:
+def cluster_record(cluster: Cluster, text_of: Mapping[str, str]) -> dict[str, Any]:
     """One cluster: its canonical copy (with text) and every member with its status."""
     c = cluster.canonical
     return {
         "cluster": cluster.id,
         "size": len(cluster.members),
         "documents": len({m.paragraph.doc for m in cluster.members}),
-        "canonical": {**_ref(c), "text": text_of[c.doc][c.start : c.end]},
+        "canonical": {**_ref(c), "text": _kept_text(text_of, c)},
         "members": [_member(m) for m in cluster.members],
     }
 
 
 def problem_record(problem: Problem) -> dict[str, Any]:
-    """An input the run could not process: nothing was cleaned, so there is nothing to restore."""
+    """An input the run could not process: nothing was cleaned, so there is nothing to restore.
+    ``line`` is 1-based and ``offset`` in bytes, when known."""
     return {"schema": SCHEMA, "version": SCHEMA_VERSION, "kind": KIND_PROBLEM,
-            "source": problem.source, "line": problem.line, "problem": problem.message}
+            "source": problem.source, "line": problem.line, "offset": problem.offset,
+            "problem": problem.message}
 
 
 _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
-def dumps(obj: dict[str, Any]) -> str:
+def dumps(obj: dict[str, Any], terminal: bool = False) -> str:
     """One JSON Lines record. Unicode line breaks that JSON leaves raw are escaped too, so even a
-    reader that splits on them (Python's ``str.splitlines``) sees one record per line."""
+    reader that splits on them (Python's ``str.splitlines``) sees one record per line; lone
+    surrogates (undecodable bytes in a file name) become ``\\udcXX`` escapes so the line is valid
+    UTF-8, and ``terminal`` escapes controls too (``json_text``)."""
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
     if "\x85" in text or "\u2028" in text or "\u2029" in text:
         text = text.translate(_LINE_BREAKS)
-    return text
+    return json_text(text, terminal=terminal)

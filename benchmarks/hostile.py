@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Resource figures for hostile inputs: the real command in a subprocess, measured from outside.
+
+    python benchmarks/hostile.py longline --mb 100 [--kind prose|repetitive|c52]
+    python benchmarks/hostile.py files --n 100000
+
+``longline`` writes one line of about ``--mb`` megabytes (a title line, then the line; the first
+~1% of it is said again at its end, as a body captured twice) and runs ``dedup clean FILE -o OUT``:
+seconds, peak RSS, characters removed. ``--kind``: ``prose`` made-up words from a 60,000-word
+vocabulary (unrelated sentences share little, like real text); ``repetitive`` 20,000 words built
+from 20 syllables (every piece looks like every other: the adversarial case for candidate search);
+``c52`` the real prose of the shared benchmark corpus (``--c52 PATH``, ../shared/bench), joined.
+
+``files`` writes ``--n`` small files (four lines each, one repeated, across 100 folders) and runs
+``dedup clean DIR -o OUT --report R``: seconds, peak RSS, and the most file descriptors the process
+held at once (sampled from /proc every 20 ms).
+
+Results go to stdout as a table row; nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LETTERS = "abcdefghijklmnopqrstuvwxyzéèàü’"
+SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "shi", "po", "ve", "da", "gu", "zo", "ber", "lin", "tor",
+             "mas", "fel", "qui", "ran", "so"]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}"
+
+
+def vocabulary(kind: str, rnd: random.Random) -> list[str]:
+    if kind == "repetitive":
+        return ["".join(rnd.choice(SYLLABLES) for _ in range(rnd.randint(1, 4))) for _ in range(20_000)]
+    return ["".join(rnd.choices(LETTERS, k=rnd.randint(2, 9))) for _ in range(60_000)]
+
+
+def write_long_line(path: Path, mb: float, kind: str, c52: Path | None) -> int:
+    rnd = random.Random(1)
+    target = int(mb * 1_000_000)
+    if kind == "c52":
+        assert c52 is not None
+        text = c52.read_text(encoding="utf-8").replace("\n", " ")
+        body = (text * (target // len(text) + 1))[:target]
+    else:
+        words = vocabulary(kind, rnd)
+        parts: list[str] = []
+        size = 0
+        while size < target:
+            s = " ".join(rnd.choices(words, k=rnd.randint(6, 16))).capitalize() + rnd.choice(".!?")
+            parts.append(s)
+            size += len(s) + 1
+        body = " ".join(parts)
+    head = body[: target // 100]
+    head = head[: head.rfind(". ") + 1] or head
+    line = body + " " + head
+    path.write_text("Title\n" + line + "\n", encoding="utf-8")
+    return len(line) + 7
+
+
+# Runs ``python -m dedup ARGS`` and writes the process's own peak RSS (VmHWM, kB) to a file at exit.
+# (The rusage of a child started from this process would count this process's memory too: Linux
+# keeps the highest RSS across the fork and the exec.)
+PEAK_WRAPPER = """
+import runpy, sys
+out = sys.argv.pop(1)
+sys.argv[0] = "dedup"
+try:
+    runpy.run_module("dedup", run_name="__main__", alter_sys=True)
+finally:
+    with open("/proc/self/status") as fh:
+        peak = next(line.split()[1] for line in fh if line.startswith("VmHWM:"))
+    with open(out, "w") as fh:
+        fh.write(peak)
+"""
+
+
+def run_measured(args: list[str], watch_fds: bool = False) -> tuple[float, int, int, int]:
+    """``dedup ARGS``: (seconds, peak RSS bytes, exit code, most open descriptors seen)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    fd, peak_path = tempfile.mkstemp()
+    os.close(fd)
+    cmd = [sys.executable, "-c", PEAK_WRAPPER, peak_path, *args]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    most = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal most
+        fd_dir = f"/proc/{proc.pid}/fd"
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                most = max(most, len(os.listdir(fd_dir)))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    if watch_fds:
+        sampler.start()
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    code = proc.wait()
+    seconds = time.perf_counter() - start
+    stop.set()
+    if code not in (0, 3):
+        sys.stderr.write(err.decode("utf-8", "replace"))
+    peak = int(Path(peak_path).read_text() or 0) * 1024
+    os.unlink(peak_path)
+    return seconds, peak, code, most
+
+
+def longline(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "line.txt"
+        chars = write_long_line(src, args.mb, args.kind, args.c52)
+        size = src.stat().st_size
+        out = Path(tmp) / "out"
+        seconds, rss, code, _ = run_measured(["clean", str(src), "-o", str(out), "-q"])
+        cleaned = (out / "line.txt").read_text(encoding="utf-8") if code == 0 else ""
+    print(f"machine: {machine()}")
+    print("| kind | MB (file) | characters | seconds | peak RSS MB | RSS / file size | removed characters | exit |")
+    print("|---|---|---|---|---|---|---|---|")
+    print(f"| {args.kind} | {size / 1e6:.1f} | {chars:,} | {seconds:.1f} | {rss / 2**20:.0f} | {rss / size:.1f} "
+          f"| {chars - len(cleaned):,} | {code} |")
+
+
+def files(args: argparse.Namespace) -> None:
+    rnd = random.Random(2)
+    words = vocabulary("prose", rnd)
+    common = [" ".join(rnd.choices(words, k=14)).capitalize() + "." for _ in range(200)]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in"
+        start = time.perf_counter()
+        for i in range(args.n):
+            folder = src / f"{i % 100:02d}"
+            if i < 100:
+                folder.mkdir(parents=True)
+            a, b = (" ".join(rnd.choices(words, k=rnd.randint(10, 20))).capitalize() + "." for _ in range(2))
+            (folder / f"{i:06d}.txt").write_text(f"{a}\n{rnd.choice(common)}\n{b}\n{a}\n", encoding="utf-8")
+        made = time.perf_counter() - start
+        cmd = ["clean", str(src), "-o", str(Path(tmp) / "out"), "--report", str(Path(tmp) / "r.jsonl"), "-q"]
+        seconds, rss, code, most = run_measured(cmd, watch_fds=True)
+        written = sum(len(files) for _, _, files in os.walk(Path(tmp) / "out"))
+    print(f"machine: {machine()} (writing the {args.n:,} input files took {made:.1f} s)")
+    print("| files | seconds | peak RSS MB | most open descriptors | files written | exit |")
+    print("|---|---|---|---|---|---|")
+    print(f"| {args.n:,} | {seconds:.1f} | {rss / 2**20:.0f} | {most} | {written:,} | {code} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("longline")
+    p.add_argument("--mb", type=float, default=100)
+    p.add_argument("--kind", choices=["prose", "repetitive", "c52"], default="prose")
+    p.add_argument("--c52", type=Path, help="corpus.txt written by ../shared/bench/build_corpus.py")
+    p.set_defaults(run=longline)
+    p = sub.add_parser("files")
+    p.add_argument("--n", type=int, default=100_000)
+    p.set_defaults(run=files)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
