@@ -124,7 +124,7 @@ def _kind(mode: int) -> str:
         return "a socket"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
-    return "not a regular file"
+    return "a special file"
 
 
 def discover(paths: Iterable[str], pattern: str = "*.txt", *, follow_symlinks: bool = False,
