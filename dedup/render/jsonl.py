@@ -57,10 +57,11 @@ class _Lines:
         self.text = text
         self.newlines = [m.start() for m in re.finditer("\n", text)]
 
-    def context(self, start: int, end: int) -> dict[str, Any]:
+    def context(self, start: int, end: int, limit: int | None = None) -> dict[str, Any] | None:
         """The 1-based number of the line where ``start`` lies, the text of that line before
         ``start``, and the text after ``end`` up to and including the end of the line holding
-        the span's last character: ``before + text[start:end] + after`` is whole lines."""
+        the span's last character: ``before + text[start:end] + after`` is whole lines. None
+        when ``before`` and ``after`` together would be longer than ``limit``."""
         text = self.text
         first = bisect_right(self.newlines, start - 1)  # newlines before ``start``
         line_start = self.newlines[first - 1] + 1 if first else 0
@@ -69,6 +70,8 @@ class _Lines:
         else:
             k = bisect_right(self.newlines, end - 1)
             line_end = self.newlines[k] + 1 if k < len(self.newlines) else len(text)
+        if limit is not None and (start - line_start) + (line_end - end) > limit:
+            return None
         return {"first": first + 1, "before": text[line_start:start], "after": text[end:line_end]}
 
 
@@ -79,7 +82,7 @@ def _edit(edit: Edit, out_start: int, lines: _Lines, text_of: Mapping[str, str])
         "output": [out_start, out_start + len(edit.new)],
         "old": edit.old,
         "new": edit.new,
-        "lines": lines.context(edit.start, edit.end),
+        "lines": _context(lines, edit),
         "rule": edit.rule,
         "reason": edit.reason,
         "paragraph": None if edit.paragraph is None
@@ -89,6 +92,16 @@ def _edit(edit: Edit, out_start: int, lines: _Lines, text_of: Mapping[str, str])
         "score": edit.score,
         "estimate": edit.estimate,
     }
+
+
+# Whole-line context is left out (``lines`` is null) when the lines around an edit are longer than
+# this: a piece of a megabyte line would otherwise copy the line into every one of its edits. The
+# diff report names such documents; restore never needs the context.
+MAX_LINE_CONTEXT = 4096
+
+
+def _context(lines: _Lines, edit: Edit) -> dict[str, Any] | None:
+    return lines.context(edit.start, edit.end, MAX_LINE_CONTEXT)
 
 
 def _kept_text(text_of: Mapping[str, str], ref: ParagraphRef) -> str | None:
