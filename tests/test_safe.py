@@ -36,7 +36,8 @@ def test_ordinary_text_is_untouched() -> None:
 
 @given(st.text())
 def test_no_unsafe_character_survives(text: str) -> None:
-    for out in (printable(text), printable(text, multiline=True)):
+    multiline = printable(text, multiline=True).replace("\r\n", "\n")  # text layout keeps CRLF pairs
+    for out in (printable(text), multiline):
         assert not any(ch in out for ch in UNSAFE)
         out.encode("utf-8")  # never raises: no lone surrogates left
 
