@@ -154,6 +154,9 @@ class Index:
         first = self._first[kid]
         return [first] if first >= 0 else []
 
+    def seen_once(self, kid: int) -> bool:
+        return kid not in self._more
+
     def doc_range(self, doc: int) -> tuple[int, int]:
         return self.doc_start[doc], self.doc_start[doc + 1]
 

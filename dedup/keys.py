@@ -30,36 +30,50 @@ _TRANSLATION.update({ord(c): '"' for c in _DOUBLE_QUOTES})
 _TRANSLATION.update({ord(c): "-" for c in _DASHES})
 # The same mapping as (character, replacement) pairs for the non-ASCII path: a membership test
 # per character is a fast scan, and most of them are absent, so this beats ``str.translate``.
-_REPLACEMENTS = tuple((chr(k), v or "") for k, v in _TRANSLATION.items() if chr(k) != "`")
+Marks = tuple[tuple[str, str], ...]
+ALL_MARKS: Marks = tuple((chr(k), v or "") for k, v in _TRANSLATION.items() if chr(k) != "`")
 
 _WORD = re.compile(r"\w+")
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+")
 
 
-def matching_key(text: str) -> str:
+def matching_key(text: str, marks: Marks = ALL_MARKS) -> str:
     """Return the comparison form of ``text``.
 
     Steps, in order: unescape HTML entities, drop invisible characters, NFKC, casefold, unify
     quotes and dashes, collapse whitespace. NFKC runs after unescaping so ``&nbsp;`` becomes a
-    plain space like a literal no-break space does.
+    plain space like a literal no-break space does. ``marks`` may narrow the characters to fold
+    to those ``marks_in`` found in the whole document (the key is the same, found faster).
     """
     if "&" in text:
         text = html.unescape(text)
+        marks = ALL_MARKS  # an entity may spell any of them
     if text.isascii():  # the common case: only case and whitespace to fold
         return " ".join(text.lower().replace("`", "'").split())
-    text = _fold_marks(text)
+    text = _fold_marks(text, marks)
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
+        marks = ALL_MARKS  # compatibility forms may become any of them
     text = text.casefold()
     if not text.isascii():
-        text = _fold_marks(text)
+        text = _fold_marks(text, marks)
     return " ".join(text.split())
 
 
-def _fold_marks(text: str) -> str:
+def marks_in(text: str) -> Marks:
+    """The foldable characters that occur in ``text``: the only ones the keys of its paragraphs
+    can need to fold (one scan of the document per character instead of two of every paragraph).
+    Casefolding adds none unless NFKC changes the text too (U+0149, the one character whose
+    casefold holds a mark, is not NFKC-normal), and then ``matching_key`` folds them all."""
+    if text.isascii():
+        return ()
+    return tuple((c, r) for c, r in ALL_MARKS if c in text)
+
+
+def _fold_marks(text: str, marks: Marks) -> str:
     """Drop invisible characters and unify quotes and dashes (see ``_TRANSLATION``)."""
-    for char, replacement in _REPLACEMENTS:
+    for char, replacement in marks:
         if char in text:
             text = text.replace(char, replacement)
     return text.replace("`", "'")

@@ -23,7 +23,7 @@ from dedup.apply import apply_edits, removal_spans
 from dedup.cluster import components
 from dedup.fixes import Fix, Fixer
 from dedup.index import Index
-from dedup.keys import matching_key
+from dedup.keys import marks_in, matching_key
 from dedup.lsh import Banding, choose_banding
 from dedup.model import (
     BOILERPLATE,
@@ -134,10 +134,11 @@ def prepare(doc: Document, fixer: Fixer, hasher: MinHasher | None = None) -> Pre
         return Prepared(seg, (), (), None if hasher is None else hasher.signatures([]))
     fixed = fixer.fix(doc.text, seg.mode == LINE)
     text = fixed.text
+    marks = marks_in(text)
     keys = []
     for s, e in zip(seg.starts, seg.ends, strict=True):
         fs, fe = fixed.span(s, e) if fixed.fixes else (s, e)
-        keys.append(matching_key(text[fs:fe]))
+        keys.append(matching_key(text[fs:fe], marks))
     return Prepared(seg, fixed.fixes, tuple(keys), None if hasher is None else hasher.signatures(keys))
 
 

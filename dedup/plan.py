@@ -81,7 +81,11 @@ class Planner:
     def plan(self, index: Index, lo: int, hi: int) -> Plan:
         rank = self._ranker(index, lo, hi)
         sources: dict[int, list[Source]] = {}
+        para_key, matches, containers = index.para_key, index.matches, index.containers
         for gid in range(lo, hi):
+            key = para_key[gid]
+            if key not in matches and key not in containers and index.seen_once(key):
+                continue  # most paragraphs: nothing to compare with
             found = self._sources(index, gid, lo, rank)
             if found:
                 sources[gid] = found

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-from datasketch import MinHash
 
 EMPTY_VALUE = np.uint32(0xFFFFFFFF)  # datasketch's value for a permutation that saw no shingle
 SCHEME = "affine32"
@@ -82,6 +81,10 @@ class MinHasher:
         self.num_perm = num_perm
         self.seed = seed
         self.ngram = ngram
+        # Imported here, not at the top: datasketch pulls in scipy (a few tenths of a second), which
+        # commands that never sign (restore, report, --help) should not pay for.
+        from datasketch import MinHash
+
         perms = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
         self._a = np.ascontiguousarray(perms[0], dtype=np.uint32)
         self._b = np.ascontiguousarray(perms[1], dtype=np.uint32)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -42,6 +43,7 @@ _TAIL_END_TRIM = " \t>»\"')]"
 _SENTENCE_END = re.compile(r"\s*[.!?:;]")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
 MAX_TAIL_CHARS = 200
+CACHE_SIZE = 4096  # keys whose words and figures a verifier remembers
 MIN_TRUNCATED_SHARE = 0.3
 
 
@@ -59,17 +61,19 @@ def _typo_budget(token: str) -> int:
     return 1 if len(token) <= 6 else 2
 
 
-def novel_words(removed: str, kept: str, partial_last: bool = False) -> list[str]:
+def novel_words(removed: str, kept: str, partial_last: bool = False,
+                tokens: Callable[[str], list[str]] = words) -> list[str]:
     """Words of ``removed`` that ``kept`` does not contain.
 
     Tolerated: a typo of a kept word (one edit, a swap of two neighbouring letters included, for
     words of four to six letters; two beyond; only a swap for three-letter words; never in
     figures), a kept word split in two or two
     kept words run together, and, with ``partial_last``, a last word cut short. Figures must
-    match exactly.
+    match exactly. ``tokens`` splits a text into words (a caching one when a verifier checks
+    one key against many).
     """
-    removed_words = words(removed)
-    kept_words = words(kept)
+    removed_words = tokens(removed)
+    kept_words = tokens(kept)
     kept_set = set(kept_words)
     joined: set[str] | None = None
     choices: list[str] | None = None
@@ -108,21 +112,22 @@ def _swapped(a: str, b: str) -> bool:
     return a != b and sorted(a) == sorted(b) and OSA.distance(a, b) == 1
 
 
-def content_preserved(removed: str, kept: str) -> bool:
+def content_preserved(removed: str, kept: str, tokens: Callable[[str], list[str]] = words,
+                      digits: Callable[[str], list[str]] = figures) -> bool:
     """The content guard for near copies: same figures, and no new word but at most one
     inserted word (a one-word edit adds a word; a template fills a slot with another word, which
     this refuses because the word counts then match)."""
-    if not same_figures(removed, kept):
+    if not same_figures(removed, kept, digits):
         return False
-    novel = novel_words(removed, kept)
+    novel = novel_words(removed, kept, tokens=tokens)
     if not novel:
         return True
-    return len(novel) == 1 and len(words(removed)) == len(words(kept)) + 1
+    return len(novel) == 1 and len(tokens(removed)) == len(tokens(kept)) + 1
 
 
-def same_figures(a: str, b: str) -> bool:
+def same_figures(a: str, b: str, digits: Callable[[str], list[str]] = figures) -> bool:
     """True when both texts carry the same figures, counted with multiplicity."""
-    fa, fb = figures(a), figures(b)
+    fa, fb = digits(a), digits(b)
     return fa == fb or Counter(fa) == Counter(fb)
 
 
@@ -152,6 +157,29 @@ class Verifier:
             raise ValueError("threshold must be in (0, 1]")
         self.threshold = threshold
         self._cutoff = threshold * 100.0
+        # Words and figures of recently compared keys: a key is usually checked against several
+        # candidates in a row, both ways. Bounded, and only a cache: results never depend on it.
+        self._words: dict[str, list[str]] = {}
+        self._figures: dict[str, list[str]] = {}
+
+    def _tokens(self, text: str) -> list[str]:
+        found = self._words.get(text)
+        if found is None:
+            if len(self._words) >= CACHE_SIZE:
+                self._words.clear()
+            found = self._words[text] = words(text)
+        return found
+
+    def _digits(self, text: str) -> list[str]:
+        found = self._figures.get(text)
+        if found is None:
+            if len(self._figures) >= CACHE_SIZE:
+                self._figures.clear()
+            found = self._figures[text] = figures(text)
+        return found
+
+    def _preserved(self, removed: str, kept: str) -> bool:
+        return content_preserved(removed, kept, self._tokens, self._digits)
 
     def compare(self, ida: int, a: str, idb: int, b: str) -> list[KeyMatch]:
         """All the ways one of two distinct keys may be removed in favour of the other: at most
@@ -159,9 +187,9 @@ class Verifier:
         found: dict[tuple[int, int], KeyMatch] = {}
         score = fuzz.ratio(a, b, score_cutoff=self._cutoff) / 100.0
         if score:
-            if content_preserved(b, a):
+            if self._preserved(b, a):
                 found[ida, idb] = KeyMatch(ida, idb, NEAR, score)
-            if content_preserved(a, b):
+            if self._preserved(a, b):
                 found[idb, ida] = KeyMatch(idb, ida, NEAR, score)
         if len(a) != len(b):
             short_id, short, long_id, long = (ida, a, idb, b) if len(a) < len(b) else (idb, b, ida, a)
@@ -178,7 +206,7 @@ class Verifier:
     def near(self, removed: str, kept: str) -> float | None:
         """Similarity when ``removed`` is a near copy of ``kept``, else None."""
         score = fuzz.ratio(removed, kept, score_cutoff=self._cutoff) / 100.0
-        if score and content_preserved(removed, kept):
+        if score and self._preserved(removed, kept):
             return score
         return None
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup.apply import restore
-from dedup.keys import matching_key
+from dedup.keys import marks_in, matching_key
 from dedup.verify import Verifier
 
 # Paragraph material: real sentences (so duplicates are long enough to matter), short labels,
@@ -121,3 +121,13 @@ def test_batch_size_does_not_change_the_result(docs: dict[str, str], batch_chars
     whole = run(docs)
     batched = list(Deduplicator().clean(ordered, batch_chars=batch_chars))
     assert [(d.cleaned, d.edits) for d in batched] == [(d.cleaned, d.edits) for d in whole.documents]
+
+
+MARKED = st.text(alphabet=st.sampled_from("aeEß ŉ'’‘“”«»–—-\u00ad\u200b&;#x2019ﬁＡ＂`´é\u0301İ\n"), max_size=60)
+
+
+@SETTINGS
+@given(MARKED, st.integers(0, 60), st.integers(0, 60))
+def test_keys_folded_with_the_marks_of_their_document_equal_keys_folded_with_all(doc: str, a: int, b: int) -> None:
+    part = doc[min(a, b) : max(a, b)]
+    assert matching_key(part, marks_in(doc)) == matching_key(part)
