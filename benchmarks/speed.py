@@ -11,6 +11,8 @@ peak RSS is its own):
 
 - ``dedup clean`` end to end: read, segment, fix, key, sign, index, verify, plan, write every
   cleaned file and the report (``--jobs`` 1 and 2);
+- the same on the same text as records: one JSON Lines file and one Parquet file holding one
+  record per file of the folder (``--jsonl``, ``--parquet``; written back as records);
 - dedup signatures only (MinHasher on the matching keys), to compare with the sketch-only peers;
 - datasketch as documented: a MinHash per paragraph fed shingle by shingle, MinHashLSH
   query + insert (on a sample: it is slow);
@@ -43,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 PARAGRAPHS_PER_FILE = 100
 NUM_PERM = 128
 NGRAM = 5
+FORMATS = ("folder", "jsonl", "parquet")
 
 
 # -- methods (each runs inside its own subprocess) -------------------------------------------------
@@ -65,9 +68,13 @@ def _shingles(text: str) -> list[str]:
     return [text[i : i + NGRAM] for i in range(max(len(text) - NGRAM + 1, 1))]
 
 
-def method_dedup(folder: Path, jobs: int) -> dict[str, Any]:
+def method_dedup(folder: Path, jobs: int, fmt: str = "folder") -> dict[str, Any]:
     out = Path(tempfile.mkdtemp(prefix="dedup-speed-out-"))
-    cmd = [sys.executable, "-m", "dedup", "clean", str(folder), "-o", str(out / "clean"),
+    if fmt == "folder":
+        inputs = [str(folder), "-o", str(out / "clean")]
+    else:  # the records written next to the folder by make_folder
+        inputs = [f"--{fmt}", str(folder.with_suffix(f".{fmt}")), "-o", str(out / f"clean.{fmt}")]
+    cmd = [sys.executable, "-m", "dedup", "clean", *inputs,
            "--report", str(out / "edits.jsonl"), "--jobs", str(jobs), "-q"]
     t = time.perf_counter()
     subprocess.run(cmd, check=True)
@@ -123,6 +130,7 @@ def method_datasketch_fast(folder: Path, sample: int) -> dict[str, Any]:
 
 
 def method_rensa(folder: Path) -> dict[str, Any]:
+    import numpy as np
     import rensa
 
     from dedup.signatures import MinHasher
@@ -131,6 +139,7 @@ def method_rensa(folder: Path) -> dict[str, Any]:
     hasher = MinHasher(NUM_PERM, 1, NGRAM)
     t = time.perf_counter()
     hashes, offsets = hasher.shingle_hashes(paras)
+    hashes = hashes.astype(np.uint64)  # rensa takes 64-bit token hashes
     rensa.RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets, NUM_PERM, 1)
     return {"seconds": time.perf_counter() - t}
 
@@ -149,8 +158,8 @@ def method_floor(folder: Path) -> dict[str, Any]:
 def _child(args: argparse.Namespace) -> None:
     folder = Path(args.folder)
     name = args.run
-    if name == "dedup":
-        result = method_dedup(folder, args.job_count)
+    if name.startswith("dedup-") and name[6:] in FORMATS:
+        result = method_dedup(folder, args.job_count, name[6:])
     elif name == "dedup-signatures":
         result = method_dedup_signatures(folder)
     elif name == "datasketch-naive":
@@ -203,7 +212,23 @@ def make_folder(corpus: Path, megabytes: float, where: Path) -> tuple[Path, int,
                 break
     if batch:
         (folder / f"{n:06d}.txt").write_text("".join(batch), encoding="utf-8")
+    _write_records(folder)
     return folder, size, count
+
+
+def _write_records(folder: Path) -> None:
+    """The folder's files as records (id = file name, text = its content), in JSON Lines and in
+    Parquet, next to it: the same text for the record paths."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted(folder.glob("*.txt"))
+    ids = [f.name for f in files]
+    texts = [f.read_text(encoding="utf-8") for f in files]
+    with folder.with_suffix(".jsonl").open("w", encoding="utf-8") as fh:
+        for i, t in zip(ids, texts, strict=True):
+            fh.write(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n")
+    pq.write_table(pa.table({"id": ids, "text": texts}), folder.with_suffix(".parquet"))
 
 
 def run_child(method: str, folder: Path, jobs: int = 1, sample: int = 0) -> dict[str, Any]:
@@ -246,12 +271,14 @@ def main() -> None:
             folder, size, count = make_folder(corpus, args.base_mb * factor, Path(tmp))
             mb = size / 1e6
             rows: list[tuple[str, str, dict[str, Any]]] = []
-            for jobs in args.jobs:
-                runs = [run_child("dedup", folder, jobs) for _ in range(args.rounds)]
-                best = min(runs, key=lambda r: r["seconds"])
-                best["mb"], best["paragraphs"] = mb, count
-                best["spread"] = statistics.pstdev([r["seconds"] for r in runs])
-                rows.append((f"dedup clean --jobs {jobs}", "end to end", best))
+            for fmt in FORMATS:
+                for jobs in args.jobs:
+                    runs = [run_child(f"dedup-{fmt}", folder, jobs) for _ in range(args.rounds)]
+                    best = min(runs, key=lambda r: r["seconds"])
+                    best["mb"], best["paragraphs"] = mb, count
+                    best["spread"] = statistics.pstdev([r["seconds"] for r in runs])
+                    flag = "" if fmt == "folder" else f" --{fmt}"
+                    rows.append((f"dedup clean{flag} --jobs {jobs}", f"end to end, {fmt}", best))
             if factor == peers_at:
                 sample = int(args.sample_mb * 1e6)
                 for method, scope, needs_sample in (
