@@ -102,6 +102,14 @@ def detection_options(f: F) -> F:
     return f
 
 
+def engine_options(f: F) -> F:
+    """Which engine runs the cleaning: in this process, or on Apache Spark (``dedup.spark``)."""
+    f = click.option("--spark-master", default="local[*]", show_default=True,
+                     help="Spark master URL for --engine spark (ignored under spark-submit).")(f)
+    return click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
+                        help="embedded: in this process; spark: on Apache Spark (pip install 'dedup[spark]').")(f)
+
+
 def _settings(options: dict[str, Any]) -> Settings:
     """One ``Settings`` from the detection and fix options (the only place they are combined)."""
     skip = set(options.pop("skip_fix", ()))
@@ -203,8 +211,9 @@ def _fail(message: str) -> NoReturn:
               help="Write the edit records as JSON Lines, one object per document ('-': stdout).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when anything would change.")
 @detection_options
+@engine_options
 def clean(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, report_path: str | None,
-          check: bool, pattern: str, quiet: bool, **options: Any) -> None:
+          check: bool, pattern: str, quiet: bool, engine: str, spark_master: str, **options: Any) -> None:
     """Remove repeated paragraphs from INPUT files, folders, or - (stdin), and fix scraping
     artefacts (see --skip-fix).
 
@@ -221,6 +230,15 @@ def clean(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, repor
         _fail("several inputs or a folder: give -o DIR, --in-place or --check")
     if report_path == STDIN and to_stdout:
         _fail("--report - needs stdout, which carries the cleaned text here: give -o DIR or a report file")
+
+    if engine == "spark":  # reads, cleans and writes on Spark (dedup.spark): the same outputs
+        from dedup.spark import run_clean_spark
+
+        result, problems = run_clean_spark(inputs, settings, pattern=pattern, output_dir=output_dir, in_place=in_place,
+                                           check=check, report_path=report_path, master=spark_master, messages=messages)
+        _summary(result, problems, messages, "check" if check else "clean")
+        sys.exit(EXIT_PROBLEMS if problems else EXIT_CHANGES if check and any(d.changed for d in result.documents)
+                 else EXIT_OK)
 
     loaded, problems = _load(inputs, pattern, messages)
     if output_dir:
@@ -266,7 +284,8 @@ def _check_collisions(loaded: list[Loaded]) -> None:
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
 @detection_options
-def scan(inputs: tuple[str, ...], pattern: str, quiet: bool, **options: Any) -> None:
+@engine_options
+def scan(inputs: tuple[str, ...], pattern: str, quiet: bool, engine: str, spark_master: str, **options: Any) -> None:
     """Write the duplicate clusters of INPUT as JSON Lines on stdout; change nothing.
 
     Each line is one cluster: the canonical copy with its text, and every member with its
@@ -274,8 +293,13 @@ def scan(inputs: tuple[str, ...], pattern: str, quiet: bool, **options: Any) -> 
     """
     messages = _messages(quiet)
     settings = _settings(options)
-    loaded, problems = _load(inputs, pattern, messages)
-    result = _run(loaded, settings, messages)
+    if engine == "spark":
+        from dedup.spark import run_scan_spark
+
+        result, problems = run_scan_spark(inputs, settings, pattern=pattern, master=spark_master, messages=messages)
+    else:
+        loaded, problems = _load(inputs, pattern, messages)
+        result = _run(loaded, settings, messages)
     text_of = {d.document.id: d.document.text for d in result.documents}
     data = "".join(dumps(cluster_record(c, text_of)) + "\n" for c in result.clusters)
     _stdout_bytes(data.encode("utf-8"))
