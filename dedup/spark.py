@@ -140,7 +140,12 @@ def _to_arrow(df: DataFrame) -> pa.Table:
     """Collect a DataFrame to the driver as an Arrow table."""
     if hasattr(df, "toArrow"):  # Spark >= 4
         return df.toArrow()
-    return _pa().Table.from_pandas(df.toPandas(), preserve_index=False)  # pragma: no cover - Spark 3.5
+    from pyspark.sql.pandas.types import to_arrow_schema  # pragma: no cover - Spark 3.5
+
+    batches = getattr(df, "_collect_as_arrow")()  # noqa: B009  # pragma: no cover - private in Spark 3.5
+    if batches:  # pragma: no cover
+        return _pa().Table.from_batches(batches)
+    return to_arrow_schema(df.schema).empty_table()  # pragma: no cover
 
 
 def _frame(spark: SparkSession, columns: Mapping[str, Sequence[Any]], schema: str) -> DataFrame:
