@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,9 +99,13 @@ def java_problem() -> str | None:
             "(e.g. apt-get install default-jre-headless) or set JAVA_HOME")
 
 
-def session(master: str = "local[*]", app_name: str = "dedup", config: Mapping[str, str] | None = None) -> SparkSession:
-    """A SparkSession (the active one when there is one, e.g. under spark-submit)."""
+def session(master: str = "local[*]", app_name: str = "dedup", config: Mapping[str, str] | None = None,
+            quiet: bool = False) -> SparkSession:
+    """A SparkSession (the active one when there is one, e.g. under spark-submit), configured for
+    dedup's runs (see the settings below; ``config`` overrides them). ``quiet``: Spark logs
+    errors only (``spark-log4j2.properties``), as the command line wants."""
     _require_pyspark()
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     active = _active_session()
     if active is not None:
         return active
@@ -109,7 +115,18 @@ def session(master: str = "local[*]", app_name: str = "dedup", config: Mapping[s
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(master).appName(app_name)
-    settings = {"spark.ui.showConsoleProgress": "false", "spark.sql.execution.arrow.pyspark.enabled": "true"}
+    settings = {
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # Let adaptive execution coalesce small shuffle partitions by size, also inside the
+        # persisted stages of a run: otherwise every stage runs spark.sql.shuffle.partitions
+        # (200) tasks, most of them Python tasks with almost nothing to do.
+        "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
+        "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
+    }
+    if quiet:
+        log = Path(__file__).with_name("spark-log4j2.properties")
+        settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={log.as_uri()}"
     settings.update(config or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -676,10 +693,11 @@ def run_dataframe(df: DataFrame, id_col: str = "id", text_col: str = "text", set
         got = _to_arrow(keys.join(F.broadcast(asked), "kid").select("kid", "key"))
         return dict(zip(got.column("kid").to_pylist(), got.column("key").to_pylist(), strict=True))
 
+    started = time.perf_counter()
     plan = plan_collected(settings, Verifier(settings.threshold), banding, _collected(table, verified), fetch)
-    stats = {"paragraphs": running, "collected_paragraphs": plan.paragraphs, "held_keys": plan.held_keys,
-             "fetches": plan.fetches, "removed": len(plan.decisions), "edges": len(plan.edges),
-             "verified": verified.num_rows}
+    stats = {"plan_seconds": round(time.perf_counter() - started, 3), "paragraphs": running,
+             "collected_paragraphs": plan.paragraphs, "held_keys": plan.held_keys, "fetches": plan.fetches,
+             "removed": len(plan.decisions), "edges": len(plan.edges), "verified": verified.num_rows}
 
     # 5. Apply, distributed: decisions and kept texts joined to their documents.
     output = _persist(_apply(spark, settings, docs, para, plan, columns, text_col))

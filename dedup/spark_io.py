@@ -150,7 +150,7 @@ def _run_documents(loaded: Sequence[Loaded], settings: Settings,
                    master: str) -> tuple[SparkRun | None, list[tuple[DocumentResult, str]]]:
     if not loaded:
         return None, []
-    spark = session(master)
+    spark = session(master, quiet=True)
     docs = [item.document for item in loaded]
     df = _frame(spark, {"id": [d.id for d in docs], "text": [d.text for d in docs],
                         "source": [d.source for d in docs]}, "id string, text string, source string")
@@ -222,7 +222,7 @@ def _clean_records(files: Sequence[_RecordFile], settings: Settings, *, output_d
             problems.append(problem)
         else:
             usable.append((n, f))
-    spark = session(master)
+    spark = session(master, quiet=True)
     frames = []
     if jsonl := [(n, f) for n, f in usable if f.kind == "jsonl"]:
         frames.append(_read_jsonl(spark, jsonl))
