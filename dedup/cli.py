@@ -203,6 +203,14 @@ def record_options(f: F) -> F:
     return f
 
 
+def engine_options(f: F) -> F:
+    """Which engine runs the cleaning: in this process, or on Apache Spark (``dedup.spark``)."""
+    f = click.option("--spark-master", default="local[*]", show_default=True,
+                     help="Spark master URL for --engine spark (ignored under spark-submit).")(f)
+    return click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
+                        help="embedded: in this process; spark: on Apache Spark (pip install 'dedup[spark]').")(f)
+
+
 def _settings(options: dict[str, Any]) -> Settings:
     """One ``Settings`` from the detection and fix options (the only place they are combined)."""
     skip = set(options.pop("skip_fix", ()))
@@ -345,10 +353,11 @@ def _input_mode(inputs: tuple[str, ...], jsonl: bool, parquet: bool) -> str:
 @record_options
 @read_options
 @detection_options
+@engine_options
 def clean(inputs: tuple[str, ...], output: str | None, in_place: bool, report_path: str | None, check: bool,
           jsonl: bool, parquet: bool, text_key: str, id_key: str, on_error: str, pattern: str, encoding: str,
-          max_size: int, follow_symlinks: bool, index_path: str | None, jobs: int, quiet: bool,
-          **options: Any) -> None:
+          max_size: int, follow_symlinks: bool, index_path: str | None, jobs: int, quiet: bool, engine: str,
+          spark_master: str, **options: Any) -> None:
     """Remove repeated paragraphs from INPUT files, folders, or - (stdin), and fix scraping
     artefacts (see --skip-fix).
 
@@ -357,6 +366,11 @@ def clean(inputs: tuple[str, ...], output: str | None, in_place: bool, report_pa
     messages = _messages(quiet)
     settings = _settings(options)
     mode = _input_mode(inputs, jsonl, parquet)
+    if engine == "spark":
+        _refuse_for_spark(messages, index=index_path, encoding=encoding, max_size=max_size,
+                          follow_symlinks=follow_symlinks, text_key=text_key, id_key=id_key, on_error=on_error)
+        _clean_spark(inputs, mode, output, in_place, report_path, check, pattern, settings, spark_master, messages)
+        return
     if mode != "text":
         if in_place:
             _fail("--in-place rewrites text files; give -o FILE for records")
@@ -367,6 +381,51 @@ def clean(inputs: tuple[str, ...], output: str | None, in_place: bool, report_pa
         return
     _clean_text(inputs, output, in_place, report_path, check, ReadOptions(pattern, encoding, max_size, follow_symlinks),
                 settings, index_path, jobs, messages)
+
+
+def _refuse_for_spark(messages: Messages, **given: Any) -> None:
+    """--engine spark reads with the defaults: refuse the options it does not take rather than
+    ignore them (--jobs, whose default is the machine's cores, only applies to the embedded engine)."""
+    defaults = {"index": None, "encoding": UTF8, "max_size": DEFAULT_MAX_FILE_SIZE,
+                "follow_symlinks": False, "text_key": "text", "id_key": "id", "on_error": SKIP}
+    refused = [name for name, value in given.items() if value != defaults[name]]
+    if refused:
+        flags = ", ".join("--" + name.replace("_", "-").replace("max-size", "max-file-size") for name in refused)
+        _fail(f"--engine spark does not take {flags} (Spark parallelises the run itself and reads with the defaults)")
+
+
+def _totals(results: Iterable[DocumentResult]) -> Totals:
+    totals = Totals()
+    for result in results:
+        totals.add(result)
+    return totals
+
+
+def _clean_spark(inputs: tuple[str, ...], mode: str, output: str | None, in_place: bool, report_path: str | None,
+                 check: bool, pattern: str, settings: Settings, master: str, messages: Messages) -> None:
+    """``clean --engine spark``: the same inputs, checks and outputs as the embedded engine."""
+    if output and in_place:
+        _fail("-o/--output and --in-place exclude each other")
+    if mode != "text":
+        if in_place:
+            _fail("--in-place rewrites text files; give -o FILE for records")
+        if mode == "parquet" and (len(inputs) != 1 or (not output and not check)):
+            _fail("--parquet takes one Parquet file and needs -o FILE for the cleaned file (or --check)")
+        if output and os.path.isdir(output):
+            _fail(f"-o {output} is a folder: for records, -o names the output file")
+        if any(p == STDIN for p in inputs):
+            _fail("--engine spark reads JSON Lines from files, not from standard input")
+    to_stdout = not (output or in_place or check)
+    if report_path == STDIN and to_stdout:
+        _fail("--report - needs stdout, which carries the output here: give -o or a report file")
+    from dedup.spark import run_clean_spark
+
+    result, problems = run_clean_spark(inputs, settings, pattern=pattern, output=output, mode=mode,
+                                       in_place=in_place, check=check, report_path=report_path, master=master,
+                                       messages=messages)
+    totals = _totals(result.documents)
+    _summary(totals, problems, messages, "check" if check else "clean")
+    sys.exit(EXIT_PROBLEMS if problems else EXIT_CHANGES if check and totals.changed else EXIT_OK)
 
 
 def _discover(inputs: tuple[str, ...], options: ReadOptions, messages: Messages,
@@ -661,8 +720,9 @@ def _clean_parquet(inputs: tuple[str, ...], output: str | None, report_path: str
 @click.argument("inputs", nargs=-1, required=True)
 @read_options
 @detection_options
+@engine_options
 def scan(inputs: tuple[str, ...], pattern: str, encoding: str, max_size: int, follow_symlinks: bool,
-         index_path: str | None, jobs: int, quiet: bool, **options: Any) -> None:
+         index_path: str | None, jobs: int, quiet: bool, engine: str, spark_master: str, **options: Any) -> None:
     """Write the duplicate clusters of INPUT as JSON Lines on stdout; change nothing.
 
     Each line is one cluster: the canonical copy with its text, and every member with its
@@ -670,6 +730,18 @@ def scan(inputs: tuple[str, ...], pattern: str, encoding: str, max_size: int, fo
     """
     messages = _messages(quiet)
     settings = _settings(options)
+    if engine == "spark":
+        _refuse_for_spark(messages, index=index_path, encoding=encoding, max_size=max_size,
+                          follow_symlinks=follow_symlinks)
+        from dedup.spark import run_scan_spark
+
+        result, found = run_scan_spark(inputs, settings, pattern=pattern, master=spark_master, messages=messages)
+        text_of = {d.document.id: d.document.text for d in result.documents}
+        data = "".join(dumps(cluster_record(c, text_of)) + "\n" for c in result.clusters)
+        _stdout_bytes(data.encode("utf-8"))
+        _summary(_totals(result.documents), found, messages, "scan")
+        messages.info(f"{len(result.clusters)} cluster(s)")
+        sys.exit(EXIT_PROBLEMS if found else EXIT_OK)
     read = ReadOptions(pattern, encoding, max_size, follow_symlinks)
     items, problems = _discover(inputs, read, messages)
     dedup = _deduplicator(settings, None, messages)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,20 +70,170 @@ def plausible_pairs(pairs: np.ndarray, index: Index) -> np.ndarray:
         return pairs
     lengths = np.frombuffer(index.key_len, dtype=np.int32)
     la, lb = lengths[pairs[:, 0]], lengths[pairs[:, 1]]
-    short = np.minimum(la, lb)
-    ratio = short / np.maximum(np.maximum(la, lb), 1)
-    keep = short < GATE_MIN_CHARS
     agreement = np.ones(len(pairs))
-    check = np.flatnonzero(~keep)
-    for lo in range(0, len(check), 1 << 16):  # bounded memory for the (pairs x num_perm) compare
-        idx = check[lo : lo + (1 << 16)]
-        agreement[idx] = index.agreement(pairs[idx])
-        keep[idx] = agreement[idx] >= GATE_SHARE * ratio[idx]
+
+    def agree(idx: np.ndarray) -> np.ndarray:
+        got: np.ndarray = index.agreement(pairs[idx])
+        agreement[idx] = got
+        return got
+
+    keep = plausible(la, lb, agree)
     long_a, long_b = la >= LONG_KEY_CHARS, lb >= LONG_KEY_CHARS
     if (long_a | long_b).any():
         keep &= ~(long_a | long_b) | _best_partners(pairs, agreement, keep & long_a, keep & long_b)
     kept: np.ndarray = pairs[keep]
     return kept
+
+
+def plausible(la: np.ndarray, lb: np.ndarray, agreement: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Which candidates (keys of lengths ``la``, ``lb``) pass the gate; ``agreement(idx)`` gives
+    the 8-bit sketch agreement of the candidates at positions ``idx``."""
+    short = np.minimum(la, lb)
+    ratio = short / np.maximum(np.maximum(la, lb), 1)
+    keep: np.ndarray = short < GATE_MIN_CHARS
+    check = np.flatnonzero(~keep)
+    for lo in range(0, len(check), 1 << 16):  # bounded memory for the (pairs x num_perm) compare
+        idx = check[lo : lo + (1 << 16)]
+        keep[idx] = agreement(idx) >= GATE_SHARE * ratio[idx]
+    return keep
+
+
+def verify_pair(verifier: Verifier, i: int, a: str, j: int, b: str) -> tuple[list[KeyMatch], tuple[int, int] | None]:
+    """The verified matches between keys ``i`` (text ``a``) and ``j`` (text ``b``), and the
+    ``(longer, shorter)`` container pair when the shorter key may be part of a merged line:
+    unless the longer key may already go in favour of the shorter, the shorter one may be part
+    of a merged line (checked in plan, where neighbours are known)."""
+    matches = verifier.compare(i, a, j, b)
+    if len(a) == len(b):
+        return matches, None
+    short, long = (i, j) if len(a) < len(b) else (j, i)
+    if any(m.removed == long for m in matches):
+        return matches, None
+    return matches, (long, short)
+
+
+def pair_estimates(hasher: MinHasher, pairs: Sequence[tuple[str, str]]) -> list[float]:
+    """MinHash Jaccard estimates (datasketch's estimator, full signatures) of pairs of keys,
+    rounded for the record."""
+    if not pairs:
+        return []
+    needed = sorted({k for p in pairs for k in p})
+    sig = hasher.signatures(needed)
+    row = {k: i for i, k in enumerate(needed)}
+    return [round(jaccard_estimate(sig[row[a]], sig[row[b]]), 4) for a, b in pairs]
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """A duplicate paragraph's removal as the record shows it: the rule, the reason, the
+    verified score (rounded), the kept copies, the cluster (the kept paragraph's id in the run)
+    and the MinHash estimate."""
+
+    rule: str
+    reason: str
+    score: float
+    kept: tuple[ParagraphRef, ...]
+    cluster: int
+    estimate: float
+
+
+def document_result(doc: Document, prep: Prepared, removals: Mapping[int, Removal],
+                    boilerplate: Mapping[int, int], remove_boilerplate: bool) -> DocumentResult:
+    """One document's edits and cleaned text from the decisions about its paragraphs (by
+    paragraph index): ``removals`` of duplicates, and ``boilerplate`` paragraphs with the number
+    of documents they occur in (removed too with ``remove_boilerplate``)."""
+    seg = prep.segments
+    gone = sorted(set(removals) | set(boilerplate)) if remove_boilerplate else sorted(removals)
+    spans = removal_spans(seg, gone)
+
+    def ref(i: int) -> ParagraphRef:
+        return ParagraphRef(doc.id, i, seg.starts[i], seg.ends[i])
+
+    edits: list[Edit] = []
+    for i in gone:
+        start, end = spans[i]
+        removal = removals.get(i)
+        if removal is None:  # boilerplate: every copy goes, none is kept
+            edits.append(Edit(
+                op=REMOVE, start=start, end=end, old=doc.text[start:end], new="",
+                rule=BOILERPLATE, reason=f"in {boilerplate[i]} documents", paragraph=ref(i),
+                kept=(), cluster=None, score=None, estimate=None,
+            ))
+            continue
+        edits.append(Edit(
+            op=REMOVE, start=start, end=end, old=doc.text[start:end], new="",
+            rule=removal.rule, reason=removal.reason, paragraph=ref(i),
+            kept=removal.kept, cluster=removal.cluster, score=removal.score, estimate=removal.estimate,
+        ))
+    edits.extend(_fix_edits(doc, seg, prep.fixes, sorted(spans.values())))
+    edits.sort(key=lambda e: e.start)
+    cleaned = apply_edits(doc.text, edits) if edits else doc.text
+    listed = tuple(Boilerplate(ref(i), boilerplate[i]) for i in sorted(boilerplate))
+    content = sum(e - s for s, e in zip(seg.starts, seg.ends, strict=True))
+    return DocumentResult(doc, seg.mode, len(seg), tuple(edits), cleaned, content, listed)
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """What ``scan`` reports about a paragraph that matched an earlier one."""
+
+    status: str
+    rule: str | None
+    score: float | None
+    reason: str
+    kept: tuple[int, ...]
+
+
+def notes_of(plan: Plan, index: Index, settings: Settings,
+             boilerplate: Mapping[int, int]) -> tuple[list[tuple[int, int]], dict[int, Note]]:
+    """What ``scan`` needs about a plan: the match edges (each paragraph with the paragraphs of
+    each of its sources), and the status of every paragraph that matched an earlier one (and of
+    every removed ``boilerplate`` paragraph)."""
+    keys = index.keys
+    edges: list[tuple[int, int]] = []
+    notes: dict[int, Note] = {}
+    for gid, srcs in plan.sources.items():
+        edges.extend((gid, q) for src in srcs for q in src.kept)
+        decision = plan.removed.get(gid)
+        if gid in boilerplate:
+            notes[gid] = Note("removed", BOILERPLATE, None, f"in {boilerplate[gid]} documents", ())
+        elif decision is not None:
+            src = decision.source
+            notes[gid] = Note("removed", src.rule, round(src.score, 4), decision.reason, src.kept)
+        else:
+            best = srcs[0]
+            key = keys[index.para_key[gid]]
+            if gid in plan.standing or gid in plan.in_run:
+                why = "kept: every copy it matches was removed"
+            elif is_list_item(key):
+                why = "kept: list item outside a repeated run"
+            else:
+                why = f"kept: shorter than min_chars ({settings.min_chars}) outside a repeated run"
+            notes[gid] = Note("kept", best.rule, round(best.score, 4), why, best.kept)
+    for gid, n in boilerplate.items():
+        if gid not in notes:
+            notes[gid] = Note("removed", BOILERPLATE, None, f"in {n} documents", ())
+    return edges, notes
+
+
+def build_clusters(groups: Iterable[Sequence[int]], notes: Mapping[int, Note],
+                   ref: Callable[[int], ParagraphRef]) -> tuple[Cluster, ...]:
+    """Clusters from connected components (each sorted by rank, the components in rank order)
+    and the notes of their members."""
+    out: list[Cluster] = []
+    for cid, members in enumerate(groups):
+        listed: list[Member] = []
+        for gid in members:
+            note = notes.get(gid)
+            if gid == members[0] and (note is None or note.status != "removed"):
+                listed.append(Member(ref(gid), "canonical", None, None, "kept: first in keep order", ()))
+            elif note is None:
+                listed.append(Member(ref(gid), "kept", None, None, "kept: a copy of it was matched, not it", ()))
+            else:
+                listed.append(Member(ref(gid), note.status, note.rule, note.score, note.reason,
+                                     tuple(ref(q) for q in note.kept)))
+        out.append(Cluster(cid, tuple(listed)))
+    return tuple(out)
 
 
 def _best_partners(pairs: np.ndarray, agreement: np.ndarray, end_a: np.ndarray, end_b: np.ndarray) -> np.ndarray:
@@ -163,17 +313,6 @@ class _Batch:
     hi: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Note:
-    """What ``scan`` reports about a paragraph that matched an earlier one."""
-
-    status: str
-    rule: str | None
-    score: float | None
-    reason: str
-    kept: tuple[int, ...]
-
-
 class Deduplicator:
     """Finds and removes repeated paragraphs within and across documents, batch after batch."""
 
@@ -185,7 +324,7 @@ class Deduplicator:
         self.verifier = Verifier(s.threshold)
         self.fixer = Fixer(s.fixes)
         self.index = index if index is not None else self.new_index()
-        self._notes: dict[int, _Note] = {}
+        self._notes: dict[int, Note] = {}
         self._edges: list[tuple[int, int]] = []
 
     def new_index(self) -> Index:
@@ -250,21 +389,7 @@ class Deduplicator:
         """Paragraphs linked by verified matches so far, each with its canonical copy first."""
         index = self.index
         groups = components(index.paragraphs, self._edges, list(range(index.paragraphs)))
-        out: list[Cluster] = []
-        for cid, members in enumerate(groups):
-            listed: list[Member] = []
-            for gid in members:
-                note = self._notes.get(gid)
-                ref = self._ref(gid)
-                if gid == members[0] and (note is None or note.status != "removed"):
-                    listed.append(Member(ref, "canonical", None, None, "kept: first in keep order", ()))
-                elif note is None:
-                    listed.append(Member(ref, "kept", None, None, "kept: a copy of it was matched, not it", ()))
-                else:
-                    listed.append(Member(ref, note.status, note.rule, note.score, note.reason,
-                                         tuple(self._ref(q) for q in note.kept)))
-            out.append(Cluster(cid, tuple(listed)))
-        return tuple(out)
+        return build_clusters(groups, self._notes, self._ref)
 
     # -- one batch -----------------------------------------------------------------------------
 
@@ -324,21 +449,17 @@ class Deduplicator:
         return the new ones."""
         index = self.index
         keys = index.keys
-        compare = self.verifier.compare
+        verifier = self.verifier
         total = len(pairs)
         report("verify", 0, total)
         found: list[KeyMatch] = []
         containers: list[tuple[int, int]] = []
         for n, (i, j) in enumerate(pairs.tolist()):
-            matches = compare(i, keys[i], j, keys[j])
+            matches, container = verify_pair(verifier, i, keys[i], j, keys[j])
             found.extend(matches)
-            # Unless the longer key may already go in favour of the shorter, the shorter one may
-            # be part of a merged line (checked in plan, where neighbours are known).
-            if len(keys[i]) != len(keys[j]):
-                short, long = (i, j) if len(keys[i]) < len(keys[j]) else (j, i)
-                if not any(m.removed == long for m in matches) and long not in index.piece_keys:
-                    index.containers.setdefault(long, []).append(short)
-                    containers.append((long, short))
+            if container is not None and container[0] not in index.piece_keys:
+                index.containers.setdefault(container[0], []).append(container[1])
+                containers.append(container)
             if n % 4096 == 4095:
                 report("verify", n + 1, total)
         index.add_matches(found)
@@ -361,79 +482,35 @@ class Deduplicator:
         if remove_boilerplate:
             for gid in boilerplate:
                 index.removed[gid] = 1
-        self._remember(batch, plan, boilerplate if remove_boilerplate else {})
+        self._remember(plan, boilerplate if remove_boilerplate else {})
         estimates = self._estimates(plan)
         results: list[DocumentResult] = []
         for doc, prep, d in zip(batch.docs, batch.prepared, batch.doc_numbers, strict=True):
-            seg = prep.segments
             lo, hi = index.doc_range(d)
-            gids = [g for g in range(lo, hi) if index.removed[g]]
-            spans = removal_spans(seg, [g - lo for g in gids])
-            edits: list[Edit] = []
-            for gid in gids:
-                start, end = spans[gid - lo]
-                removal = plan.removed.get(gid)
-                if removal is None:  # boilerplate: every copy goes, none is kept
-                    edits.append(Edit(
-                        op=REMOVE, start=start, end=end, old=doc.text[start:end], new="",
-                        rule=BOILERPLATE, reason=f"in {boilerplate[gid]} documents", paragraph=self._ref(gid),
-                        kept=(), cluster=None, score=None, estimate=None,
-                    ))
-                    continue
-                src = removal.source
-                edits.append(Edit(
-                    op=REMOVE, start=start, end=end, old=doc.text[start:end], new="",
-                    rule=src.rule, reason=removal.reason, paragraph=self._ref(gid),
-                    kept=tuple(self._ref(q) for q in src.kept), cluster=src.kept[0],
-                    score=round(src.score, 4), estimate=estimates[gid],
-                ))
-            edits.extend(_fix_edits(doc, seg, prep.fixes, sorted(spans.values())))
-            edits.sort(key=lambda e: e.start)
-            cleaned = apply_edits(doc.text, edits) if edits else doc.text
-            listed = tuple(Boilerplate(self._ref(g), boilerplate[g]) for g in range(lo, hi) if g in boilerplate)
-            content = sum(e - s for s, e in zip(seg.starts, seg.ends, strict=True))
-            results.append(DocumentResult(doc, seg.mode, len(seg), tuple(edits), cleaned, content, listed))
+            removals: dict[int, Removal] = {}
+            for gid in range(lo, hi):
+                decision = plan.removed.get(gid)
+                if decision is not None:
+                    src = decision.source
+                    removals[gid - lo] = Removal(src.rule, decision.reason, round(src.score, 4),
+                                                 tuple(self._ref(q) for q in src.kept), src.kept[0], estimates[gid])
+            found = {gid - lo: n for gid, n in boilerplate.items() if lo <= gid < hi}
+            results.append(document_result(doc, prep, removals, found, remove_boilerplate))
         return results
 
     def _estimates(self, plan: Plan) -> dict[int, float]:
-        """MinHash Jaccard estimates (datasketch's estimator, full signatures) of each removed
-        paragraph and the copy it was verified against, for the record."""
-        index = self.index
-        pairs = [(index.para_key[g], d.source.key) for g, d in plan.removed.items()]
-        if not pairs:
-            return {}
-        needed = sorted({k for p in pairs for k in p})
-        sig = self.hasher.signatures([index.keys[k] for k in needed])
-        row = {k: i for i, k in enumerate(needed)}
-        return {g: round(jaccard_estimate(sig[row[a]], sig[row[b]]), 4)
-                for g, (a, b) in zip(plan.removed, pairs, strict=True)}
+        """MinHash Jaccard estimates of each removed paragraph and the copy it was verified
+        against, for the record."""
+        keys, para_key = self.index.keys, self.index.para_key
+        pairs = [(keys[para_key[g]], keys[d.source.key]) for g, d in plan.removed.items()]
+        return dict(zip(plan.removed, pair_estimates(self.hasher, pairs), strict=True))
 
-    def _remember(self, batch: _Batch, plan: Plan, boilerplate: dict[int, int]) -> None:
+    def _remember(self, plan: Plan, boilerplate: dict[int, int]) -> None:
         """Keep what ``scan`` needs about this batch: the match edges, and the status of every
         paragraph that matched an earlier one."""
-        index = self.index
-        keys = index.keys
-        for gid, srcs in plan.sources.items():
-            self._edges.extend((gid, q) for src in srcs for q in src.kept)
-            decision = plan.removed.get(gid)
-            if gid in boilerplate:
-                self._notes[gid] = _Note("removed", BOILERPLATE, None, f"in {boilerplate[gid]} documents", ())
-            elif decision is not None:
-                src = decision.source
-                self._notes[gid] = _Note("removed", src.rule, round(src.score, 4), decision.reason, src.kept)
-            else:
-                best = srcs[0]
-                key = keys[index.para_key[gid]]
-                if gid in plan.standing or gid in plan.in_run:
-                    why = "kept: every copy it matches was removed"
-                elif is_list_item(key):
-                    why = "kept: list item outside a repeated run"
-                else:
-                    why = f"kept: shorter than min_chars ({self.settings.min_chars}) outside a repeated run"
-                self._notes[gid] = _Note("kept", best.rule, round(best.score, 4), why, best.kept)
-        for gid, n in boilerplate.items():
-            if gid not in self._notes:
-                self._notes[gid] = _Note("removed", BOILERPLATE, None, f"in {n} documents", ())
+        edges, notes = notes_of(plan, self.index, self.settings, boilerplate)
+        self._edges.extend(edges)
+        self._notes.update(notes)
 
     def _boilerplate(self, batch: _Batch) -> dict[int, int]:
         """Paragraphs whose (short) key occurs in at least ``boilerplate_min_docs`` documents,

@@ -64,6 +64,30 @@ def samples() -> Path:
     return SAMPLES
 
 
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One SparkSession for the whole test session: local[2], small shuffles, no UI. Skipped only
+    when no Java runtime is found (scripts/test installs one); pyspark itself must be installed."""
+    from dedup.spark import java_problem, session
+
+    problem = java_problem()
+    if problem is not None:
+        pytest.skip(problem)
+    spark = session("local[2]", app_name="dedup-tests", config={
+        "spark.sql.shuffle.partitions": "2",
+        "spark.default.parallelism": "2",
+        # small jobs: the JIT's first tier and the serial collector start much faster
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        "spark.ui.enabled": "false",
+        # keep several partitions even for small inputs: the per-partition numbering is exercised
+        "spark.sql.adaptive.coalescePartitions.enabled": "false",
+        "spark.driver.host": "127.0.0.1",
+        "spark.sql.session.timeZone": "UTC",
+    })
+    yield spark
+    spark.stop()
+
+
 # -- edit records: every record the suite writes is checked against the shipped JSON Schema ------
 
 VALIDATOR = Draft202012Validator(schema())

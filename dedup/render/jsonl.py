@@ -20,7 +20,7 @@ import hashlib
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from dedup import __version__
@@ -75,7 +75,7 @@ class _Lines:
         return {"first": first + 1, "before": text[line_start:start], "after": text[end:line_end]}
 
 
-def _edit(edit: Edit, out_start: int, lines: _Lines, text_of: Mapping[str, str]) -> dict[str, Any]:
+def _edit(edit: Edit, out_start: int, lines: _Lines, kept_text: Callable[[ParagraphRef], str | None]) -> dict[str, Any]:
     return {
         "op": edit.op,
         "input": [edit.start, edit.end],
@@ -87,7 +87,7 @@ def _edit(edit: Edit, out_start: int, lines: _Lines, text_of: Mapping[str, str])
         "reason": edit.reason,
         "paragraph": None if edit.paragraph is None
         else {"index": edit.paragraph.index, "span": [edit.paragraph.start, edit.paragraph.end]},
-        "kept": [{**_ref(k), "text": _kept_text(text_of, k)} for k in edit.kept],
+        "kept": [{**_ref(k), "text": kept_text(k)} for k in edit.kept],
         "cluster": edit.cluster,
         "score": edit.score,
         "estimate": edit.estimate,
@@ -111,11 +111,16 @@ def _kept_text(text_of: Mapping[str, str], ref: ParagraphRef) -> str | None:
     return None if text is None else text[ref.start : ref.end]
 
 
-def edit_record(result: DocumentResult, fingerprint: str, text_of: Mapping[str, str]) -> dict[str, Any]:
+def edit_record(result: DocumentResult, fingerprint: str, text_of: Mapping[str, str],
+                kept_text: Callable[[ParagraphRef], str | None] | None = None) -> dict[str, Any]:
     """The JSON object for one document (``schema`` / ``version`` identify the layout).
 
-    ``text_of`` maps document ids to their input text, for the text of each kept copy.
+    ``text_of`` maps document ids to their input text, for the text of each kept copy;
+    ``kept_text``, when given, is asked for each kept copy's text instead.
     """
+    if kept_text is None:
+        def kept_text(ref: ParagraphRef) -> str | None:
+            return _kept_text(text_of, ref)
     edits = sorted(result.edits, key=lambda e: e.start)
     text = result.document.text
     lines = _Lines(text) if edits else _Lines("")
@@ -137,7 +142,7 @@ def edit_record(result: DocumentResult, fingerprint: str, text_of: Mapping[str, 
         "signals": result.signals(),
         "boilerplate": [{"index": b.paragraph.index, "span": [b.paragraph.start, b.paragraph.end],
                          "documents": b.documents} for b in result.boilerplate],
-        "edits": [_edit(e, s, lines, text_of) for e, s in zip(edits, output_starts(edits), strict=True)],
+        "edits": [_edit(e, s, lines, kept_text) for e, s in zip(edits, output_starts(edits), strict=True)],
     }
 
 
