@@ -11,6 +11,12 @@ vocabulary (unrelated sentences share little, like real text); ``repetitive`` 20
 from 20 syllables (every piece looks like every other: the adversarial case for candidate search);
 ``c52`` the real prose of the shared benchmark corpus (``--c52 PATH``, ../shared/bench), joined.
 
+``corpus`` takes the first ``--paragraphs`` lines of a corpus of real paragraphs (one per line:
+``../shared/bench/build_corpus.py``), writes them as JSON Lines records of 100 paragraphs each
+(or a folder of files with ``--format folder``) and runs ``dedup clean`` with ``-o`` and
+``--report``: seconds, CPU seconds, peak RSS, and the memory per indexed paragraph (peak RSS
+above that of the same command on one record).
+
 ``files`` writes ``--n`` small files (four lines each, one repeated, across 100 folders) and runs
 ``dedup clean DIR -o OUT --report R``: seconds, peak RSS, and the most file descriptors the process
 held at once (sampled from /proc every 20 ms).
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import platform
 import random
@@ -164,6 +171,54 @@ def files(args: argparse.Namespace) -> None:
     print(f"| {args.n:,} | {seconds:.1f} | {cpu:.1f} | {rss / 2**20:.0f} | {most} | {written:,} | {code} |")
 
 
+def corpus(args: argparse.Namespace) -> None:
+    per = 100
+    with tempfile.TemporaryDirectory() as tmp:
+        lines: list[str] = []
+        with open(args.corpus, encoding="utf-8") as fh:
+            for line in fh:
+                if len(lines) == args.paragraphs:
+                    break
+                lines.append(line.rstrip("\n"))
+        size = sum(len(line.encode()) + 1 for line in lines)
+        docs = ["\n\n".join(lines[i : i + per]) + "\n" for i in range(0, len(lines), per)]
+        del lines
+
+        def write(where: Path, chunk: list[str]) -> Path:
+            if args.format == "jsonl":
+                path = where / "in.jsonl"
+                with open(path, "w", encoding="utf-8") as out:
+                    for n, text in enumerate(chunk):
+                        out.write(json.dumps({"id": f"d{n:07d}", "text": text}, ensure_ascii=False) + "\n")
+                return path
+            path = where / "in"
+            for n, text in enumerate(chunk):
+                folder = path / f"{n // 1000:04d}"
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / f"{n:07d}.txt").write_text(text, encoding="utf-8")
+            return path
+
+        results = []
+        for label, chunk in (("one record", docs[:1]), ("corpus", docs)):
+            where = Path(tmp) / label.replace(" ", "-")
+            where.mkdir()
+            src = write(where, chunk)
+            out = where / ("out.jsonl" if args.format == "jsonl" else "out")
+            cmd = ["clean", str(src), "-o", str(out), "--report", str(where / "r.jsonl"),
+                   "--jobs", str(args.jobs), "-q"]
+            results.append(run_measured(cmd))
+            del chunk
+        del docs
+    (_, _, base, _, _), (seconds, cpu, rss, code, _) = results
+    print(f"machine: {machine()}; corpus {args.corpus}, as {args.format}, {per} paragraphs a document")
+    print("| paragraphs | MB | --jobs | seconds | CPU seconds | MB/s | peak RSS MB | baseline RSS MB "
+          "| bytes per paragraph above baseline | exit |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| {args.paragraphs:,} | {size / 1e6:.1f} | {args.jobs} | {seconds:.1f} | {cpu:.1f} "
+          f"| {size / 1e6 / seconds:.2f} "
+          f"| {rss / 2**20:.0f} | {base / 2**20:.0f} | {(rss - base) / args.paragraphs:,.0f} | {code} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -172,6 +227,12 @@ def main() -> None:
     p.add_argument("--kind", choices=["prose", "repetitive", "c52"], default="prose")
     p.add_argument("--c52", type=Path, help="corpus.txt written by ../shared/bench/build_corpus.py")
     p.set_defaults(run=longline)
+    p = sub.add_parser("corpus")
+    p.add_argument("corpus", type=Path)
+    p.add_argument("--paragraphs", type=int, default=1_000_000)
+    p.add_argument("--format", choices=["jsonl", "folder"], default="jsonl")
+    p.add_argument("--jobs", type=int, default=1)
+    p.set_defaults(run=corpus)
     p = sub.add_parser("files")
     p.add_argument("--n", type=int, default=100_000)
     p.set_defaults(run=files)

