@@ -9,7 +9,12 @@ documents it is given.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -304,6 +309,17 @@ def _prepare_chunk(settings: Settings, docs: list[Document]) -> list[Prepared]:
     return [prepare(doc, fixer, hasher) for doc in docs]
 
 
+def _end_with(parent: int) -> None:
+    """Worker initializer: end when the main process ends, even when it is killed (SIGKILL).
+    A forked worker shares its task queue's pipe with its siblings, so it would otherwise wait
+    on it forever. Linux only (prctl PR_SET_PDEATHSIG); elsewhere workers end with the pool."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the main process ended before prctl took effect
+        os._exit(1)
+
+
 @dataclass(frozen=True, slots=True)
 class _Batch:
     docs: list[Document]
@@ -358,7 +374,8 @@ class Deduplicator:
                 yield from self._process(batch, prepared, progress)
             return
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_end_with,
+                                 initargs=(os.getpid(),)) as pool:
             pending: tuple[list[Document], list[Future[list[Prepared]]]] | None = None
             for batch in self._batches(documents, batch_chars):
                 size = max(1, len(batch) // (4 * jobs))

@@ -105,8 +105,10 @@ def test_sigkill_leaves_every_file_original_or_fully_cleaned(tmp_path: Path, mod
                 wait_for_writes(proc, partial(written_at_least, out, rnd.randint(1, 250)))
         else:  # kill at any moment of the run
             time.sleep(rnd.uniform(0.2, 1.5))
+        workers = _children(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        _assert_gone(workers)  # --jobs workers end with the main process, even when it is killed
         for rel in files:
             if mode == "--in-place":
                 assert (src / rel).read_bytes() in (original[rel], expected[rel]), rel
@@ -124,6 +126,28 @@ def test_sigkill_leaves_every_file_original_or_fully_cleaned(tmp_path: Path, mod
     assert done.returncode == 0, done.stderr
     final = src if mode == "--in-place" else out
     assert {rel: (final / rel).read_bytes() for rel in files} == expected
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _assert_gone(pids: list[int], within: float = 10.0) -> None:
+    def running(pid: int) -> bool:  # a zombie has ended (its parent is gone; init reaps it)
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[-1][:1] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + within
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if running(p)]
+        time.sleep(0.05)
+    assert alive == [], f"worker processes outlived the killed run: {alive}"
 
 
 def _limit_open_files() -> None:
