@@ -366,16 +366,17 @@ def clean(inputs: tuple[str, ...], output: str | None, in_place: bool, report_pa
     messages = _messages(quiet)
     settings = _settings(options)
     mode = _input_mode(inputs, jsonl, parquet)
+    if mode != "text":
+        if in_place:
+            _fail("--in-place rewrites text files; give -o FILE for records")
+        if report_path == STDIN and not output and not check:
+            _fail("--report - needs stdout, which carries the records here: give -o FILE")
     if engine == "spark":
         _refuse_for_spark(messages, index=index_path, encoding=encoding, max_size=max_size,
                           follow_symlinks=follow_symlinks, text_key=text_key, id_key=id_key, on_error=on_error)
         _clean_spark(inputs, mode, output, in_place, report_path, check, pattern, settings, spark_master, messages)
         return
     if mode != "text":
-        if in_place:
-            _fail("--in-place rewrites text files; give -o FILE for records")
-        if report_path == STDIN and not output and not check:
-            _fail("--report - needs stdout, which carries the records here: give -o FILE")
         run = _clean_parquet if mode == "parquet" else _clean_jsonl
         run(inputs, output, report_path, check, text_key, id_key, on_error, settings, index_path, jobs, messages)
         return
@@ -404,20 +405,15 @@ def _totals(results: Iterable[DocumentResult]) -> Totals:
 def _clean_spark(inputs: tuple[str, ...], mode: str, output: str | None, in_place: bool, report_path: str | None,
                  check: bool, pattern: str, settings: Settings, master: str, messages: Messages) -> None:
     """``clean --engine spark``: the same inputs, checks and outputs as the embedded engine."""
-    if output and in_place:
-        _fail("-o/--output and --in-place exclude each other")
-    if mode != "text":
-        if in_place:
-            _fail("--in-place rewrites text files; give -o FILE for records")
+    if mode == "text":
+        _check_text_outputs(inputs, output, in_place, report_path, check)
+    else:
         if mode == "parquet" and (len(inputs) != 1 or (not output and not check)):
             _fail("--parquet takes one Parquet file and needs -o FILE for the cleaned file (or --check)")
         if output and os.path.isdir(output):
             _fail(f"-o {output} is a folder: for records, -o names the output file")
         if any(p == STDIN for p in inputs):
             _fail("--engine spark reads JSON Lines from files, not from standard input")
-    to_stdout = not (output or in_place or check)
-    if report_path == STDIN and to_stdout:
-        _fail("--report - needs stdout, which carries the output here: give -o or a report file")
     from dedup.spark import run_clean_spark
 
     result, problems = run_clean_spark(inputs, settings, pattern=pattern, output=output, mode=mode,
@@ -479,9 +475,9 @@ def _rereader(items: list[Input], options: ReadOptions) -> Callable[[str], str |
     return reread
 
 
-def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, report_path: str | None,
-                check: bool, options: ReadOptions, settings: Settings, index_path: str | None, jobs: int,
-                messages: Messages) -> None:
+def _check_text_outputs(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, report_path: str | None,
+                        check: bool) -> None:
+    """Refuse, before anything is read, outputs that cannot be written (for either engine)."""
     to_stdout = not (output_dir or in_place or check)
     if output_dir and in_place:
         _fail("-o/--output and --in-place exclude each other")
@@ -494,6 +490,11 @@ def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool,
     if output_dir and any(p != STDIN and os.path.isdir(p) and _same_file(p, output_dir) for p in inputs):
         _fail(f"-o {output_dir} is an input folder: use --in-place to rewrite the inputs")
 
+
+def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool, report_path: str | None,
+                check: bool, options: ReadOptions, settings: Settings, index_path: str | None, jobs: int,
+                messages: Messages) -> None:
+    _check_text_outputs(inputs, output_dir, in_place, report_path, check)
     exclude = tuple(p for p in (output_dir, report_path, index_path) if p and p != STDIN)
     items, problems = _discover(inputs, options, messages, exclude)
     targets = _output_targets(items, output_dir) if output_dir else {}

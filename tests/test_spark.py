@@ -234,3 +234,21 @@ def test_missing_pyspark_or_java_is_said_clearly(monkeypatch: pytest.MonkeyPatch
             ds.session()
         result = CliRunner().invoke(cli, ["clean", "-", "--engine", "spark"], input=b"x\n")
         assert result.exit_code == 2 and "Java runtime" in result.stderr
+
+
+def test_spark_engine_refuses_what_it_cannot_honour(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("A paragraph.\n", encoding="utf-8")
+    (tmp_path / "r.jsonl").write_text('{"id": "a", "text": "x"}\n', encoding="utf-8")
+    cases = [
+        (["clean", "in", "-o", "out", "--index", "i.db"], "--engine spark does not take --index"),
+        (["clean", "r.jsonl", "--text-key", "body"], "--engine spark does not take --text-key"),
+        (["clean", "in"], "several inputs or a folder: give -o DIR, --in-place or --check"),
+        (["clean", "r.jsonl", "--in-place"], "--in-place rewrites text files; give -o FILE for records"),
+        (["clean", "r.jsonl", "-o", "in"], "-o in is a folder: for records, -o names the output file"),
+    ]
+    for args, message in cases:
+        result = _cli([*args, "--engine", "spark"], tmp_path)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.stderr, (args, result.stderr)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "i.db").exists()
