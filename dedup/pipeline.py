@@ -74,20 +74,28 @@ def plausible_pairs(pairs: np.ndarray, index: Index) -> np.ndarray:
     if len(pairs) == 0:
         return pairs
     lengths = np.frombuffer(index.key_len, dtype=np.int32)
-    la, lb = lengths[pairs[:, 0]], lengths[pairs[:, 1]]
-    agreement = np.ones(len(pairs))
+    keep = gate(pairs, lengths[pairs[:, 0]], lengths[pairs[:, 1]], lambda idx: index.agreement(pairs[idx]))
+    kept: np.ndarray = pairs[keep]
+    return kept
+
+
+def gate(pairs: np.ndarray, la: np.ndarray, lb: np.ndarray,
+         agreement: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Which of the candidate ``pairs`` (sorted, keys of lengths ``la``, ``lb``) to verify: those
+    that pass ``plausible``, and of those with a long key (``LONG_KEY_CHARS``), only the
+    ``MAX_LONG_CANDIDATES`` best of one of their long ends."""
+    shares = np.ones(len(pairs))
 
     def agree(idx: np.ndarray) -> np.ndarray:
-        got: np.ndarray = index.agreement(pairs[idx])
-        agreement[idx] = got
+        got = agreement(idx)
+        shares[idx] = got
         return got
 
     keep = plausible(la, lb, agree)
     long_a, long_b = la >= LONG_KEY_CHARS, lb >= LONG_KEY_CHARS
     if (long_a | long_b).any():
-        keep &= ~(long_a | long_b) | _best_partners(pairs, agreement, keep & long_a, keep & long_b)
-    kept: np.ndarray = pairs[keep]
-    return kept
+        keep &= ~(long_a | long_b) | _best_partners(pairs, shares, keep & long_a, keep & long_b)
+    return keep
 
 
 def plausible(la: np.ndarray, lb: np.ndarray, agreement: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:

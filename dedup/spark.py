@@ -50,7 +50,17 @@ from dedup.driver import NEAR, Collected, DriverPlan, clusters_from_labels, plan
 from dedup.fixes import Fixer
 from dedup.lsh import _bucket_pairs, band_values, choose_banding
 from dedup.model import Cluster, Document, DocumentResult, Edit, Member, ParagraphRef, Problem
-from dedup.pipeline import Removal, Result, document_result, pair_estimates, plausible, prepare, verify_pair
+from dedup.pipeline import (
+    LONG_KEY_CHARS,
+    Removal,
+    Result,
+    document_result,
+    gate,
+    pair_estimates,
+    plausible,
+    prepare,
+    verify_pair,
+)
 from dedup.render.jsonl import dumps, edit_record
 from dedup.settings import BOILERPLATE_OFF, BOILERPLATE_REMOVE, Settings
 from dedup.signatures import MinHasher
@@ -206,10 +216,12 @@ def _batch(columns: Mapping[str, Any], schema: pa.Schema) -> pa.RecordBatch:
 
 # -- distributed stages (functions shipped to the executors) --------------------------------------
 
-DOCUMENTS = "doc long, id string, dup boolean, n long, starts array<long>, ends array<long>, keys array<string>"
-PARAGRAPHS = "doc long, id string, idx long, gid long, start long, end long, key string, klen long"
+DOCUMENTS = ("doc long, id string, dup boolean, n long, starts array<long>, ends array<long>, keys array<string>, "
+             "pieces array<long>")
+PARAGRAPHS = "doc long, id string, idx long, gid long, start long, end long, key string, klen long, piece boolean"
 KEYS = "kid long, key string, klen long, occ long, sketch binary, bands array<long>"
 PAIRS = "i long, j long"
+AGREEMENT = "i long, j long, la long, lb long, share double"
 FOUND = "i long, j long, seq long, container boolean, kept long, removed long, rule string, score double"
 KEPT_TEXT = "kdoc long, kstart long, kend long, ktext string"
 
@@ -239,6 +251,8 @@ def _document_stage(settings: Settings, text_col: str) -> Stage:
                 out["starts"].append(prep.segments.starts)
                 out["ends"].append(prep.segments.ends)
                 out["keys"].append(list(prep.keys))
+                cut = prep.segments.continued  # pieces of an over-long line (never parts of a merged line)
+                out["pieces"].append([i for i in range(len(prep.keys)) if i in cut or i + 1 in cut] if cut else [])
                 previous = doc_id
             yield _batch(out, schema)
 
@@ -255,12 +269,13 @@ def _number_stage(first_gid: Mapping[int, int]) -> Stage:
         gid: int | None = None
         for batch in batches:
             out: dict[str, list[Any]] = {name: [] for name in schema.names}
-            for doc, doc_id, starts, ends, keys in zip(*(batch.column(c).to_pylist() for c in (
-                    "doc", "id", "starts", "ends", "keys")), strict=True):
+            for doc, doc_id, starts, ends, keys, pieces in zip(*(batch.column(c).to_pylist() for c in (
+                    "doc", "id", "starts", "ends", "keys", "pieces")), strict=True):
                 if gid is None:
                     gid = first_gid[doc >> _MID_BITS]
+                cut = set(pieces)
                 for i, (s, e, key) in enumerate(zip(starts, ends, keys, strict=True)):
-                    _add(out, doc, doc_id if i == 0 else None, i, gid, s, e, key, len(key))
+                    _add(out, doc, doc_id if i == 0 else None, i, gid, s, e, key, len(key), i in cut)
                     gid += 1
             yield _batch(out, schema)
 
@@ -307,8 +322,44 @@ def _pair_stage() -> Stage:
     return run
 
 
-def _verify_stage(settings: Settings) -> Stage:
-    """Candidate pairs (with both keys) -> the gate, then verified matches and merge containers."""
+def _gate_stage(settings: Settings) -> Stage:
+    """Candidate pairs -> their lengths and sketch agreement (for the long-key rule, on the driver)."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        schema = _arrow_schema(AGREEMENT)
+        perm = settings.num_perm
+        for batch in batches:
+            n = batch.num_rows
+            sa = np.frombuffer(b"".join(batch.column("sa").to_pylist()), dtype=np.uint8).reshape(n, perm)
+            sb = np.frombuffer(b"".join(batch.column("sb").to_pylist()), dtype=np.uint8).reshape(n, perm)
+            yield _batch({"i": batch.column("i"), "j": batch.column("j"), "la": batch.column("la"),
+                          "lb": batch.column("lb"), "share": (sa == sb).mean(axis=1)}, schema)
+
+    return run
+
+
+def _long_pairs(candidates: DataFrame, keys: DataFrame, settings: Settings) -> frozenset[tuple[int, int]]:
+    """The candidate pairs with a key of ``LONG_KEY_CHARS`` or more that pass the gate, long-key
+    rule included (``dedup.pipeline.gate``, on all such pairs at once, as one embedded batch)."""
+    from pyspark.sql import functions as F
+
+    if not keys.where(F.col("klen") >= LONG_KEY_CHARS).limit(1).count():
+        return frozenset()
+    table = _to_arrow(candidates.where((F.col("la") >= LONG_KEY_CHARS) | (F.col("lb") >= LONG_KEY_CHARS))
+                      .select("i", "j", "la", "lb", "sa", "sb").mapInArrow(_gate_stage(settings), AGREEMENT))
+    cols = {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+    order = np.lexsort((cols["j"], cols["i"]))
+    cols = {name: values[order] for name, values in cols.items()}
+    pairs = np.stack([cols["i"], cols["j"]], 1).astype(np.int64)
+    keep = gate(pairs, cols["la"], cols["lb"], lambda idx: cols["share"][idx])
+    return frozenset((int(i), int(j)) for i, j in pairs[keep].tolist())
+
+
+def _verify_stage(settings: Settings, long_pairs: frozenset[tuple[int, int]],
+                  piece_keys: frozenset[int]) -> Stage:
+    """Candidate pairs (with both keys) -> the gate, then verified matches and merge containers.
+    A pair with a long key is verified when it is in ``long_pairs`` (see ``_long_pairs``); the
+    keys of pieces of over-long lines (``piece_keys``) are never merge containers."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         schema = _arrow_schema(FOUND)
@@ -327,6 +378,8 @@ def _verify_stage(settings: Settings) -> Stage:
 
             keep = plausible(la, lb, agreement)
             ii, jj = batch.column("i").to_pylist(), batch.column("j").to_pylist()
+            for k in np.flatnonzero((la >= LONG_KEY_CHARS) | (lb >= LONG_KEY_CHARS)).tolist():
+                keep[k] = (ii[k], jj[k]) in long_pairs
             ka, kb = batch.column("ka").to_pylist(), batch.column("kb").to_pylist()
             out: dict[str, list[Any]] = {name: [] for name in schema.names}
             for k in np.flatnonzero(keep).tolist():
@@ -334,7 +387,7 @@ def _verify_stage(settings: Settings) -> Stage:
                 matches, container = verify_pair(verifier, i, ka[k], j, kb[k])
                 for seq, m in enumerate(matches):
                     _add(out, i, j, seq, False, m.kept, m.removed, m.rule, m.score)
-                if container is not None:
+                if container is not None and container[0] not in piece_keys:
                     _add(out, i, j, len(matches), True, container[0], container[1], None, None)
             yield _batch(out, schema)
 
@@ -636,7 +689,8 @@ def run_dataframe(df: DataFrame, id_col: str = "id", text_col: str = "text", set
     per_doc = _persist(docs.select(PREFIX + "doc", PREFIX + "id", text_col)
                        .mapInArrow(_document_stage(settings, text_col), DOCUMENTS))
     totals = (per_doc.groupBy(F.shiftright("doc", _MID_BITS).alias("p"))
-              .agg(F.sum("n").alias("n"), F.max(F.when(F.col("dup"), F.col("id"))).alias("dup")).collect())
+              .agg(F.sum("n").alias("n"), F.max(F.when(F.col("dup"), F.col("id"))).alias("dup"),
+                   F.sum(F.size("pieces")).alias("pieces")).collect())
     if order_col is None:
         twice = sorted(r["dup"] for r in totals if r["dup"] is not None)
         if twice:
@@ -671,7 +725,11 @@ def run_dataframe(df: DataFrame, id_col: str = "id", text_col: str = "text", set
     side = keys.select("kid", "key", "klen", "sketch")
     candidates = (pairs.join(side.toDF("i", "ka", "la", "sa"), "i").join(side.toDF("j", "kb", "lb", "sb"), "j")
                   .select("i", "j", "ka", "kb", "la", "lb", "sa", "sb"))
-    found = _persist(candidates.mapInArrow(_verify_stage(settings), FOUND))
+    piece_keys: frozenset[int] = frozenset()
+    if any(r["pieces"] for r in totals):
+        piece_keys = frozenset(r["kid"] for r in para.where(F.col("piece")).select("kid").distinct().collect())
+    long_pairs = _long_pairs(candidates, keys, settings)
+    found = _persist(candidates.mapInArrow(_verify_stage(settings, long_pairs, piece_keys), FOUND))
     verified = _to_arrow(found)
 
     # 4. Planning on the driver, from the documents that hold a paragraph with a copy (a key seen

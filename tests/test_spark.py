@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,38 @@ def test_a_generated_corpus_gives_the_embedded_results(spark: Any) -> None:
     in_spark = dataclasses.replace(run, cc_driver_max_edges=-1, _clusters=None)
     assert in_spark.cluster_list() == embedded.clusters  # large-star/small-star in Spark
     assert in_spark.stats["cc_rounds"] >= 2
+
+
+def _prose(rnd: random.Random, words: Sequence[str], chars: int) -> str:
+    out: list[str] = []
+    size = 0
+    while size < chars:
+        sentence = " ".join(rnd.choices(words, k=rnd.randint(6, 14))).capitalize() + "."
+        out.append(sentence)
+        size += len(sentence) + 1
+    return " ".join(out)
+
+
+def test_over_long_text_gives_the_embedded_results(spark: Any) -> None:
+    """Keys of 2,500 characters or more are verified against their 8 best candidates only, and
+    the pieces of a line cut at 20,000 characters are never merge containers: Spark too."""
+    rnd = random.Random(0)
+    words = ["".join(rnd.choices("abcdefghilmnoprstuvz", k=rnd.randint(2, 9))) for _ in range(3000)]
+    base = _prose(rnd, words, 1_500) + " It cost 1000 euros. " + _prose(rnd, words, 1_500)
+    docs = [Document("p.txt", base + "\n")]
+    # Ten copies that differ in the figure (very like p.txt, but not duplicates), and one near copy
+    # with words dropped: it ranks below the ten for both ends, so it is never verified.
+    docs += [Document(f"d{n:02d}.txt", base.replace("1000", str(1001 + n)) + "\n") for n in range(10)]
+    docs.append(Document("q.txt", " ".join(w for w in base.split(" ") if rnd.random() > 0.04 or w == "1000") + "\n"))
+    body = _prose(rnd, words, 26_000)
+    head = body[: body.index(". ", 2_000) + 1]
+    docs.append(Document("r-long-line.txt", f"Title\n{body} {head}\n{head}\n"))
+    embedded, run = _both(spark, docs, Settings())
+    _assert_same(embedded, run)
+    edits = {d.document.id: d.edits for d in embedded.documents}
+    assert all(edits[f"d{n:02d}.txt"] == () for n in range(10))
+    assert edits["q.txt"] == ()  # never verified against p.txt: the cost of the cap, in both engines
+    assert run.cluster_list() == embedded.clusters
 
 
 def test_other_settings_give_the_embedded_results(spark: Any) -> None:
