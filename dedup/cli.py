@@ -23,7 +23,7 @@ import os
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -372,8 +372,8 @@ def clean(inputs: tuple[str, ...], output: str | None, in_place: bool, report_pa
         if report_path == STDIN and not output and not check:
             _fail("--report - needs stdout, which carries the records here: give -o FILE")
     if engine == "spark":
-        _refuse_for_spark(messages, index=index_path, encoding=encoding, max_size=max_size,
-                          follow_symlinks=follow_symlinks, text_key=text_key, id_key=id_key, on_error=on_error)
+        _refuse_for_spark(index=index_path, encoding=encoding, max_size=max_size, follow_symlinks=follow_symlinks,
+                          text_key=text_key, id_key=id_key, on_error=on_error)
         _clean_spark(inputs, mode, output, in_place, report_path, check, pattern, settings, spark_master, messages)
         return
     if mode != "text":
@@ -384,7 +384,7 @@ def clean(inputs: tuple[str, ...], output: str | None, in_place: bool, report_pa
                 settings, index_path, jobs, messages)
 
 
-def _refuse_for_spark(messages: Messages, **given: Any) -> None:
+def _refuse_for_spark(**given: Any) -> None:
     """--engine spark reads with the defaults: refuse the options it does not take rather than
     ignore them (--jobs, whose default is the machine's cores, only applies to the embedded engine)."""
     defaults = {"index": None, "encoding": UTF8, "max_size": DEFAULT_MAX_FILE_SIZE,
@@ -731,31 +731,28 @@ def scan(inputs: tuple[str, ...], pattern: str, encoding: str, max_size: int, fo
     """
     messages = _messages(quiet)
     settings = _settings(options)
+    texts: Mapping[str, str]
     if engine == "spark":
-        _refuse_for_spark(messages, index=index_path, encoding=encoding, max_size=max_size,
-                          follow_symlinks=follow_symlinks)
+        _refuse_for_spark(index=index_path, encoding=encoding, max_size=max_size, follow_symlinks=follow_symlinks)
         from dedup.spark import run_scan_spark
 
-        result, found = run_scan_spark(inputs, settings, pattern=pattern, master=spark_master, messages=messages)
-        text_of = {d.document.id: d.document.text for d in result.documents}
-        data = "".join(dumps(cluster_record(c, text_of)) + "\n" for c in result.clusters)
-        _stdout_bytes(data.encode("utf-8"))
-        _summary(_totals(result.documents), found, messages, "scan")
-        messages.info(f"{len(result.clusters)} cluster(s)")
-        sys.exit(EXIT_PROBLEMS if found else EXIT_OK)
-    read = ReadOptions(pattern, encoding, max_size, follow_symlinks)
-    items, problems = _discover(inputs, read, messages)
-    dedup = _deduplicator(settings, None, messages)
-    texts = KeptTexts(_rereader(items, read))
-    inflight: dict[str, Loaded] = {}
-    totals = Totals()
-    with _progress(messages) as progress:
-        for doc in dedup.clean(_read_stream(items, read, messages, problems, inflight, texts),
-                               progress=progress, jobs=jobs):
-            inflight.pop(doc.document.id)
-            totals.add(doc)
+        result, problems = run_scan_spark(inputs, settings, pattern=pattern, master=spark_master, messages=messages)
+        totals, clusters = _totals(result.documents), result.clusters
+        texts = {d.document.id: d.document.text for d in result.documents}
+    else:
+        read = ReadOptions(pattern, encoding, max_size, follow_symlinks)
+        items, problems = _discover(inputs, read, messages)
+        dedup = _deduplicator(settings, None, messages)
+        texts = KeptTexts(_rereader(items, read))
+        inflight: dict[str, Loaded] = {}
+        totals = Totals()
+        with _progress(messages) as progress:
+            for doc in dedup.clean(_read_stream(items, read, messages, problems, inflight, texts),
+                                   progress=progress, jobs=jobs):
+                inflight.pop(doc.document.id)
+                totals.add(doc)
+        clusters = dedup.clusters()
     terminal = _stdout_is_terminal()
-    clusters = dedup.clusters()
     for c in clusters:
         _stdout_bytes((dumps(cluster_record(c, texts), terminal=terminal) + "\n").encode("utf-8"))
     _summary(totals, problems, messages, "scan")
