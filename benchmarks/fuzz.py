@@ -21,8 +21,6 @@ into the working tree.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -30,12 +28,12 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from machine import machine
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 
-def machine() -> str:
-    return f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
 def _counting(inner: Callable[..., None], calls: list[int]) -> Callable[[tuple[object, ...]], None]:

@@ -30,7 +30,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -39,15 +38,14 @@ import threading
 import time
 from pathlib import Path
 
+from machine import machine
+
 REPO = Path(__file__).resolve().parent.parent
 LETTERS = "abcdefghijklmnopqrstuvwxyzéèàü’"
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "shi", "po", "ve", "da", "gu", "zo", "ber", "lin", "tor",
              "mas", "fel", "qui", "ran", "so"]
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}"
 
 
 def vocabulary(kind: str, rnd: random.Random) -> list[str]:

@@ -40,7 +40,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tests"))
 
-from speed import machine, make_folder  # noqa: E402
+from machine import machine  # noqa: E402
+from speed import make_folder  # noqa: E402
 
 
 def _documents(folder: Path) -> list[Any]:
