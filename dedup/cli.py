@@ -419,9 +419,17 @@ def _clean_spark(inputs: tuple[str, ...], mode: str, output: str | None, in_plac
     result, problems = run_clean_spark(inputs, settings, pattern=pattern, output=output, mode=mode,
                                        in_place=in_place, check=check, report_path=report_path, master=master,
                                        messages=messages)
-    totals = _totals(result.documents)
+    _finish_cleaning(_totals(result.documents), problems, messages, check)
+
+
+def _finish_cleaning(totals: Totals, problems: list[Problem], messages: Messages, check: bool) -> None:
+    """The summary on stderr, then the exit code: 3 when an input could not be processed, else 1
+    when --check found something to change, else 0."""
     _summary(totals, problems, messages, "check" if check else "clean")
-    sys.exit(EXIT_PROBLEMS if problems else EXIT_CHANGES if check and totals.changed else EXIT_OK)
+    if problems:
+        sys.exit(EXIT_PROBLEMS)
+    if check and totals.changed:
+        sys.exit(EXIT_CHANGES)
 
 
 def _discover(inputs: tuple[str, ...], options: ReadOptions, messages: Messages,
@@ -530,11 +538,7 @@ def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool,
     finally:
         if report is not None:
             report.discard()
-    _summary(totals, problems, messages, "check" if check else "clean")
-    if problems:
-        sys.exit(EXIT_PROBLEMS)
-    if check and totals.changed:
-        sys.exit(EXIT_CHANGES)
+    _finish_cleaning(totals, problems, messages, check)
 
 
 def _report_writer(report_path: str | None, settings: Settings, durable: bool) -> ReportWriter | None:
@@ -654,11 +658,7 @@ def _clean_jsonl(inputs: tuple[str, ...], output: str | None, report_path: str |
         for writer in (report, sink):
             if writer is not None:
                 writer.discard()
-    _summary(totals, problems.found, messages, "check" if check else "clean")
-    if problems.found:
-        sys.exit(EXIT_PROBLEMS)
-    if check and totals.changed:
-        sys.exit(EXIT_CHANGES)
+    _finish_cleaning(totals, problems.found, messages, check)
 
 
 def _noting(records: Iterable[Any], texts: KeptTexts, text_key: str) -> Iterator[Any]:
@@ -707,11 +707,7 @@ def _clean_parquet(inputs: tuple[str, ...], output: str | None, report_path: str
             tmp.unlink()
         if report is not None:
             report.discard()
-    _summary(totals, problems.found, messages, "check" if check else "clean")
-    if problems.found:
-        sys.exit(EXIT_PROBLEMS)
-    if check and totals.changed:
-        sys.exit(EXIT_CHANGES)
+    _finish_cleaning(totals, problems.found, messages, check)
 
 
 # -- scan, restore, report, index -------------------------------------------------------------------
