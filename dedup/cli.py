@@ -372,8 +372,9 @@ def clean(inputs: tuple[str, ...], output: str | None, in_place: bool, report_pa
         if report_path == STDIN and not output and not check:
             _fail("--report - needs stdout, which carries the records here: give -o FILE")
     if engine == "spark":
-        _refuse_for_spark(index=index_path, encoding=encoding, max_size=max_size, follow_symlinks=follow_symlinks,
-                          text_key=text_key, id_key=id_key, on_error=on_error)
+        _refuse_for_spark({"--index": index_path, "--encoding": encoding, "--max-file-size": max_size,
+                           "--follow-symlinks": follow_symlinks, "--text-key": text_key, "--id-key": id_key,
+                           "--on-error": on_error})
         _clean_spark(inputs, mode, output, in_place, report_path, check, pattern, settings, spark_master, messages)
         return
     if mode != "text":
@@ -384,15 +385,18 @@ def clean(inputs: tuple[str, ...], output: str | None, in_place: bool, report_pa
                 settings, index_path, jobs, messages)
 
 
-def _refuse_for_spark(**given: Any) -> None:
-    """--engine spark reads with the defaults: refuse the options it does not take rather than
-    ignore them (--jobs, whose default is the machine's cores, only applies to the embedded engine)."""
-    defaults = {"index": None, "encoding": UTF8, "max_size": DEFAULT_MAX_FILE_SIZE,
-                "follow_symlinks": False, "text_key": "text", "id_key": "id", "on_error": SKIP}
-    refused = [name for name, value in given.items() if value != defaults[name]]
+# What --engine spark reads with; it refuses other values of these options rather than ignore them.
+_SPARK_READS_WITH = {"--index": None, "--encoding": UTF8, "--max-file-size": DEFAULT_MAX_FILE_SIZE,
+                     "--follow-symlinks": False, "--text-key": "text", "--id-key": "id", "--on-error": SKIP}
+
+
+def _refuse_for_spark(given: dict[str, Any]) -> None:
+    """Fail on the options (flag -> value) --engine spark does not take. --jobs, whose default is
+    the machine's cores, only applies to the embedded engine."""
+    refused = [flag for flag, value in given.items() if value != _SPARK_READS_WITH[flag]]
     if refused:
-        flags = ", ".join("--" + name.replace("_", "-").replace("max-size", "max-file-size") for name in refused)
-        _fail(f"--engine spark does not take {flags} (Spark parallelises the run itself and reads with the defaults)")
+        _fail(f"--engine spark does not take {', '.join(refused)} "
+              "(Spark parallelises the run itself and reads with the defaults)")
 
 
 def _totals(results: Iterable[DocumentResult]) -> Totals:
@@ -729,7 +733,8 @@ def scan(inputs: tuple[str, ...], pattern: str, encoding: str, max_size: int, fo
     settings = _settings(options)
     texts: Mapping[str, str]
     if engine == "spark":
-        _refuse_for_spark(index=index_path, encoding=encoding, max_size=max_size, follow_symlinks=follow_symlinks)
+        _refuse_for_spark({"--index": index_path, "--encoding": encoding, "--max-file-size": max_size,
+                           "--follow-symlinks": follow_symlinks})
         from dedup.spark import run_scan_spark
 
         result, problems = run_scan_spark(inputs, settings, pattern=pattern, master=spark_master, messages=messages)

@@ -133,16 +133,7 @@ def _clusters(clusters: Sequence[ClusterSummary]) -> str:
 
 def summary_html(s: Summary) -> str:
     parts = ['<div class="grid"><section><h2>Summary</h2>']
-    overview = [
-        ["documents", f"{s.documents:,} ({s.changed:,} changed)"],
-        ["paragraphs", f"{s.paragraphs:,}"],
-        ["removed", f"{s.removals:,} paragraphs, {s.chars_removed:,} of {s.chars_in:,} characters "
-                    f"({percent(s.share_removed)})"],
-        ["text fixes", f"{s.fixes:,}"],
-        ["clusters", f"{s.clusters:,} ({s.cross_documents:,} across documents)"],
-        ["inputs not processed", f"{len(s.problems):,}"],
-    ]
-    parts.append(_table(["", ""], overview, "-t"))
+    parts.append(_table(["", ""], s.overview(), "-t"))
     if s.by_rule:
         rows = [[r.op, h(r.rule), f"{r.edits:,}", f"{r.documents:,}", f"{r.chars:,}"] for r in s.by_rule]
         parts.append(_table(["operation", "rule", "edits", "documents", "characters removed"], rows, "--nnn"))

@@ -42,15 +42,7 @@ def render_markdown(summary: Summary) -> str:
     out = ["# dedup report", ""]
     if s.tools:
         out += [f"Edit records of {md(', '.join(s.tools))}, settings {md(', '.join(s.settings))}.", ""]
-    out += _table(["", ""], [
-        ["documents", f"{s.documents:,} ({s.changed:,} changed)"],
-        ["paragraphs", f"{s.paragraphs:,}"],
-        ["removed", f"{s.removals:,} paragraphs, {s.chars_removed:,} of {s.chars_in:,} characters "
-                    f"({percent(s.share_removed)})"],
-        ["text fixes", f"{s.fixes:,}"],
-        ["clusters", f"{s.clusters:,} ({s.cross_documents:,} across documents)"],
-        ["inputs not processed", f"{len(s.problems):,}"],
-    ], "ll")
+    out += _table(["", ""], s.overview(), "ll")
 
     out += ["## Changes by rule", ""]
     if s.by_rule:

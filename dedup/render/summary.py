@@ -77,6 +77,18 @@ class Summary:
     def share_removed(self) -> float:
         return self.chars_removed / self.chars_in if self.chars_in else 0.0
 
+    def overview(self) -> list[list[str]]:
+        """The opening table of the Markdown and HTML reports: (label, value) rows."""
+        return [
+            ["documents", f"{self.documents:,} ({self.changed:,} changed)"],
+            ["paragraphs", f"{self.paragraphs:,}"],
+            ["removed", f"{self.removals:,} paragraphs, {self.chars_removed:,} of {self.chars_in:,} characters "
+                        f"({percent(self.share_removed)})"],
+            ["text fixes", f"{self.fixes:,}"],
+            ["clusters", f"{self.clusters:,} ({self.cross_documents:,} across documents)"],
+            ["inputs not processed", f"{len(self.problems):,}"],
+        ]
+
 
 def bucket(doc: DocumentRecord) -> str:
     """The distribution bucket of a document."""
