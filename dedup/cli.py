@@ -250,8 +250,9 @@ def _progress(messages: Messages) -> Iterator[Callable[[str, int, int], None]]:
         yield update
 
 
-def _deduplicator(settings: Settings, index_path: str | None, messages: Messages) -> Deduplicator:
-    dedup = Deduplicator(settings)
+def _deduplicator(settings: Settings, index_path: str | None, messages: Messages, *,
+                  clusters: bool = False) -> Deduplicator:
+    dedup = Deduplicator(settings, clusters=clusters)
     if index_path:
         try:
             dedup.index = StoredIndex.open(index_path, settings, dedup.hasher, dedup.banding)
@@ -743,7 +744,7 @@ def scan(inputs: tuple[str, ...], pattern: str, encoding: str, max_size: int, fo
     else:
         read = ReadOptions(pattern, encoding, max_size, follow_symlinks)
         items, problems = _discover(inputs, read, messages)
-        dedup = _deduplicator(settings, None, messages)
+        dedup = _deduplicator(settings, None, messages, clusters=True)
         texts = KeptTexts(_rereader(items, read))
         inflight: dict[str, Loaded] = {}
         totals = Totals()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from dedup.keytexts import KeyTexts
 from dedup.lsh import Banding, BandTable, band_values
 from dedup.verify import KeyMatch
 
@@ -26,7 +27,7 @@ class Index:
 
     banding: Banding
     num_perm: int
-    keys: list[str] = field(default_factory=list)
+    keys: Sequence[str] = field(default_factory=KeyTexts)  # interned key texts, by key id
     key_len: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
     # per paragraph (gid = position in these columns)
     para_doc: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
@@ -44,9 +45,12 @@ class Index:
     piece_keys: set[int] = field(default_factory=set)  # keys of pieces of over-long paragraphs
 
     def __post_init__(self) -> None:
-        self._key_ids: dict[str, int] = {k: i for i, k in enumerate(self.keys)}
+        if not isinstance(self.keys, KeyTexts):
+            self.keys = KeyTexts(self.keys)
         self._first = array("q", [-1] * len(self.keys))  # first paragraph of each key
-        self._more: dict[int, list[int]] = {}  # all paragraphs of keys seen more than once
+        # all paragraphs of keys seen more than once (8 bytes an occurrence: a re-scraped stream
+        # repeats most keys many times)
+        self._more: dict[int, array[int]] = {}
         for gid, kid in enumerate(self.para_key):
             self._note_occurrence(kid, gid)
         self.bands = BandTable(self.banding)
@@ -57,10 +61,11 @@ class Index:
 
     def intern(self, key: str) -> int:
         """The id of ``key``, adding it when new."""
-        kid = self._key_ids.get(key)
+        texts = self.keys
+        assert isinstance(texts, KeyTexts), "an index with keys given as columns does not intern"
+        kid = texts.find(key)
         if kid is None:
-            kid = self._key_ids[key] = len(self.keys)
-            self.keys.append(key)
+            kid = texts.add(key)
             self.key_len.append(len(key))
             self._first.append(-1)
         return kid
@@ -103,6 +108,11 @@ class Index:
     def rollback_batch(self) -> None:
         """Called when a batch fails; a persistent index leaves the stored index unchanged."""
 
+    def settle(self) -> None:
+        """Called when a batch is decided and written: its key texts leave the Python heap."""
+        if isinstance(self.keys, KeyTexts):
+            self.keys.settle()
+
     def agreement(self, pairs: np.ndarray) -> np.ndarray:
         """Share of the 8-bit sketch values two keys agree on (a MinHash Jaccard estimate,
         biased up by at most 1/256): used only to skip hopeless candidates."""
@@ -144,15 +154,15 @@ class Index:
         elif kid in self._more:
             self._more[kid].append(gid)
         else:
-            self._more[kid] = [first, gid]
+            self._more[kid] = array("q", (first, gid))
 
-    def occurrences(self, kid: int) -> list[int]:
+    def occurrences(self, kid: int) -> Sequence[int]:
         """Paragraphs with this key, in input order."""
         more = self._more.get(kid)
         if more is not None:
             return more
         first = self._first[kid]
-        return [first] if first >= 0 else []
+        return (first,) if first >= 0 else ()
 
     def seen_once(self, kid: int) -> bool:
         return kid not in self._more
@@ -160,6 +170,6 @@ class Index:
     def doc_range(self, doc: int) -> tuple[int, int]:
         return self.doc_start[doc], self.doc_start[doc + 1]
 
-    def occurrences_before(self, kid: int, gid: int) -> list[int]:
+    def occurrences_before(self, kid: int, gid: int) -> Sequence[int]:
         occ = self.occurrences(kid)
         return occ[: bisect_left(occ, gid)]

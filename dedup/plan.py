@@ -142,7 +142,7 @@ class Planner:
         if a < b and occ[a] != gid and occ[a] not in out:
             out.append(occ[a])  # the first copy in the document: the likeliest to be kept
         if self.settings.scope != SCOPE_DOCUMENT:
-            out.extend((occ[: min(a, MAX_SOURCES)] + occ[b : min(limit, b + MAX_SOURCES)])[:MAX_SOURCES])
+            out.extend([*occ[: min(a, MAX_SOURCES)], *occ[b : min(limit, b + MAX_SOURCES)]][:MAX_SOURCES])
         return out
 
     def _sources(self, index: Index, gid: int, lo: int, rank: Callable[[int], tuple[int, int, int]]) -> list[Source]:

@@ -171,6 +171,7 @@ class StoredIndex(Index):
             sketches = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.uint8).reshape(len(rows), -1)
             bands = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.uint32).reshape(len(rows), -1)
             self.load_sketches(first, sketches, bands)
+            self.settle()
         for doc, end in c.execute("SELECT doc, end FROM docs WHERE id >= ? ORDER BY id", (len(self.doc_ids),)):
             self.doc_ids.append(doc)
             self.doc_start.append(end)

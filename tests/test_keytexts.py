@@ -1,0 +1,59 @@
+"""The index's key texts: interning by hash confirmed by exact text, and texts moved to a file."""
+
+import pytest
+
+from dedup.index import Index
+from dedup.keytexts import KeyTexts
+from dedup.lsh import choose_banding
+
+
+class OneHash(str):
+    """A text whose hash clashes with every other OneHash (as two real keys' hashes could)."""
+
+    def __hash__(self) -> int:
+        return 12345
+
+
+def test_texts_read_back_the_same_before_and_after_settling() -> None:
+    texts = ["alpha", "béta \u2028 gamma", "lone \udcff surrogate", "", "x" * 5000]
+    keys = KeyTexts(texts)
+    assert list(keys) == texts
+    keys.settle()
+    assert list(keys) == texts
+    assert keys.settled_bytes == sum(len(t.encode("utf-8", "surrogatepass")) for t in texts)
+    assert keys.add("new") == 5
+    assert keys[5] == "new" and keys[-1] == "new" and keys[1:3] == texts[1:3]
+    keys.settle()
+    keys.settle()  # nothing left to move
+    assert keys[-2] == "x" * 5000 and len(keys) == 6
+    with pytest.raises(IndexError):
+        keys[6]
+    keys.close()
+
+
+def test_interning_finds_each_text_and_nothing_else() -> None:
+    keys = KeyTexts(["one", "two"])
+    keys.settle()
+    assert keys.find("one") == 0 and keys.find("two") == 1 and keys.find("three") is None
+    assert keys.add("three") == 2 and keys.find("three") == 2
+
+
+def test_a_hash_clash_never_merges_two_keys() -> None:
+    keys = KeyTexts()
+    a, b, c = OneHash("first text"), OneHash("second text"), OneHash("third text")
+    assert keys.add(a) == 0
+    assert keys.find(b) is None  # same hash, other text
+    assert keys.add(b) == 1
+    keys.settle()
+    assert keys.add(c) == 2
+    assert (keys.find(a), keys.find(b), keys.find(c)) == (0, 1, 2)
+    assert keys.find(OneHash("fourth text")) is None
+    assert list(keys) == ["first text", "second text", "third text"]
+
+
+def test_the_index_interns_across_batches() -> None:
+    index = Index(choose_banding(128, 0.85), 128)
+    assert [index.intern(k) for k in ("a", "b", "a")] == [0, 1, 0]
+    index.settle()
+    assert [index.intern(k) for k in ("b", "c", "a", "c")] == [1, 2, 0, 2]
+    assert list(index.keys) == ["a", "b", "c"] and list(index.key_len) == [1, 1, 1]
