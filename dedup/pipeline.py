@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import chain, pairwise
 
 import numpy as np
 
@@ -49,6 +49,8 @@ from dedup.signatures import MinHasher, jaccard_estimate
 from dedup.verify import KeyMatch, Verifier
 
 Progress = Callable[[str, int, int], None]
+Checked = tuple[list[KeyMatch], tuple[int, int] | None]  # what verify_pair says about one pair
+MIN_PAIRS_TO_SHARE = 512  # fewer candidate pairs are verified in the main process
 
 # Candidates whose keys both have at least GATE_MIN_CHARS characters must agree on a share of
 # MinHash values of at least GATE_SHARE times their length ratio (a copy, a cut-short copy or a
@@ -317,6 +319,16 @@ def _prepare_chunk(settings: Settings, docs: list[Document]) -> list[Prepared]:
     return [prepare(doc, fixer, hasher) for doc in docs]
 
 
+def _silent(stage: str, done: int, total: int) -> None:
+    """A progress callback that reports nothing."""
+
+
+def _check_chunk(threshold: float, items: list[tuple[int, str, int, str]]) -> list[Checked]:
+    """Run in a worker process: verify a chunk of candidate pairs ``(id, text, id, text)``."""
+    verifier = Verifier(threshold)
+    return [verify_pair(verifier, i, a, j, b) for i, a, j, b in items]
+
+
 def _end_with(parent: int) -> None:
     """Worker initializer: end when the main process ends, even when it is killed (SIGKILL).
     A forked worker shares its task queue's pipe with its siblings, so it would otherwise wait
@@ -337,10 +349,24 @@ class _Batch:
     hi: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """A batch registered in the index, its candidate pairs not yet verified."""
+
+    batch: _Batch
+    signatures: np.ndarray
+    first_doc: int
+    first_new: int
+    pairs: np.ndarray
+
+
 class Deduplicator:
     """Finds and removes repeated paragraphs within and across documents, batch after batch."""
 
-    def __init__(self, settings: Settings | None = None, index: Index | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, index: Index | None = None, *,
+                 clusters: bool = True) -> None:
+        """``clusters=False`` skips what ``clusters()`` needs (a note per matched paragraph),
+        so that a long-running job's memory grows with its index only."""
         self.settings = settings or Settings()
         s = self.settings
         self.hasher = MinHasher(num_perm=s.num_perm, seed=s.seed, ngram=s.ngram)
@@ -350,6 +376,7 @@ class Deduplicator:
         self.index = index if index is not None else self.new_index()
         self._notes: dict[int, Note] = {}
         self._edges: list[tuple[int, int]] = []
+        self._track_clusters = clusters
 
     def new_index(self) -> Index:
         return Index(self.banding, self.settings.num_perm)
@@ -384,16 +411,25 @@ class Deduplicator:
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_end_with,
                                  initargs=(os.getpid(),)) as pool:
+            report = progress or _silent
             pending: tuple[list[Document], list[Future[list[Prepared]]]] | None = None
-            for batch in self._batches(documents, batch_chars):
-                size = max(1, len(batch) // (4 * jobs))
-                futures = [pool.submit(_prepare_chunk, self.settings, batch[i : i + size])
-                           for i in range(0, len(batch), size)]
-                if pending is not None:
-                    yield from self._process(pending[0], [p for f in pending[1] for p in f.result()], progress)
-                pending = (batch, futures)
-            if pending is not None:
-                yield from self._process(pending[0], [p for f in pending[1] for p in f.result()], progress)
+            upcoming: Iterable[list[Document] | None] = chain(self._batches(documents, batch_chars), [None])
+            for following in upcoming:
+                # Batch k's candidate pairs go to the workers before batch k+1's documents, so
+                # that they are verified first (the pool is first in, first out); the main
+                # process plans and writes batch k while the workers prepare batch k+1.
+                if pending is None:  # the first batch, or no input at all
+                    if following is not None:
+                        pending = (following, self._share_preparation(pool, following, jobs))
+                    continue
+                opened = self._open(pending[0], [p for f in pending[1] for p in f.result()], report)
+                try:
+                    checks = self._share_checks(pool, opened.pairs, jobs, report)
+                    pending = None if following is None else (following, self._share_preparation(pool, following, jobs))
+                except BaseException:
+                    self.index.rollback_batch()
+                    raise
+                yield from self._close(opened, checks, report)
 
     def _batches(self, documents: Iterable[Document], batch_chars: int) -> Iterator[list[Document]]:
         """Documents grouped into batches of about ``batch_chars`` characters (one batch for
@@ -412,6 +448,8 @@ class Deduplicator:
 
     def clusters(self) -> tuple[Cluster, ...]:
         """Paragraphs linked by verified matches so far, each with its canonical copy first."""
+        if not self._track_clusters:
+            raise RuntimeError("this Deduplicator was made with clusters=False")
         index = self.index
         groups = components(index.paragraphs, self._edges, list(range(index.paragraphs)))
         return build_clusters(groups, self._notes, self._ref)
@@ -420,7 +458,13 @@ class Deduplicator:
 
     def _process(self, docs: list[Document], prepared: list[Prepared],
                  progress: Progress | None) -> list[DocumentResult]:
-        report = progress or (lambda stage, done, total: None)
+        report = progress or _silent
+        opened = self._open(docs, prepared, report)
+        return self._close(opened, lambda: self._check(opened.pairs, report), report)
+
+    def _open(self, docs: list[Document], prepared: list[Prepared], report: Progress) -> _Opened:
+        """Register a prepared batch in the index and find its candidate pairs. Until
+        ``_close`` the batch is open: a failure must roll the index back."""
         index = self.index
         index.begin_batch()  # a persistent index locks the file and catches up here
         try:
@@ -430,15 +474,54 @@ class Deduplicator:
             first_new = self._first_new_key
             report("index", len(docs), len(docs))
             pairs = plausible_pairs(index.add_sketches(first_new, signatures), index)
-            found, containers = self._verify(pairs, report)
+        except BaseException:
+            index.rollback_batch()
+            raise
+        return _Opened(batch, signatures, first_doc, first_new, pairs)
+
+    def _close(self, opened: _Opened, checked: Callable[[], list[Checked]], report: Progress) -> list[DocumentResult]:
+        """Record what verification found (``checked()``, one entry per candidate pair), plan
+        the batch and commit it."""
+        index = self.index
+        batch = opened.batch
+        try:
+            found, containers = self._record(opened.pairs, checked())
             plan = Planner(self.settings, self.verifier).plan(index, batch.lo, batch.hi)
-            report("apply", 0, len(docs))
+            report("apply", 0, len(batch.docs))
             results = self._results(batch, plan)
-            index.commit_batch(first_new, first_doc, batch.lo, signatures, found, containers)
+            index.commit_batch(opened.first_new, opened.first_doc, batch.lo, opened.signatures, found, containers)
+            index.settle()
         except BaseException:
             index.rollback_batch()
             raise
         return results
+
+    def _share_preparation(self, pool: ProcessPoolExecutor, batch: list[Document],
+                           jobs: int) -> list[Future[list[Prepared]]]:
+        size = max(1, len(batch) // (4 * jobs))
+        return [pool.submit(_prepare_chunk, self.settings, batch[i : i + size]) for i in range(0, len(batch), size)]
+
+    def _share_checks(self, pool: ProcessPoolExecutor, pairs: np.ndarray, jobs: int,
+                      report: Progress) -> Callable[[], list[Checked]]:
+        """Send candidate pairs (with their texts) to the workers; return how to collect the
+        results, in pair order. A few pairs are not worth the trip."""
+        if len(pairs) < MIN_PAIRS_TO_SHARE:
+            return lambda: self._check(pairs, report)
+        keys = self.index.keys
+        items = [(i, keys[i], j, keys[j]) for i, j in pairs.tolist()]
+        size = -(-len(items) // (4 * jobs))
+        futures = [pool.submit(_check_chunk, self.verifier.threshold, items[k : k + size])
+                   for k in range(0, len(items), size)]
+
+        def collect() -> list[Checked]:
+            out: list[Checked] = []
+            report("verify", 0, len(items))
+            for f in futures:
+                out.extend(f.result())
+                report("verify", len(out), len(items))
+            return out
+
+        return collect
 
     def _register(self, docs: list[Document], prepared: list[Prepared]) -> tuple[_Batch, np.ndarray]:
         """Add a prepared batch to the index; return it and the signatures of its new keys (from
@@ -469,26 +552,33 @@ class Deduplicator:
             signatures = self.hasher.signatures(index.keys[first:])
         return _Batch(docs, prepared, numbers, lo, index.paragraphs), signatures
 
-    def _verify(self, pairs: np.ndarray, report: Progress) -> tuple[list[KeyMatch], list[tuple[int, int]]]:
-        """Verify candidate pairs of keys; record matches and merge containers in the index and
-        return the new ones."""
-        index = self.index
-        keys = index.keys
+    def _check(self, pairs: np.ndarray, report: Progress) -> list[Checked]:
+        """Verify candidate pairs of keys, here in the main process."""
+        keys = self.index.keys
         verifier = self.verifier
         total = len(pairs)
         report("verify", 0, total)
+        out: list[Checked] = []
+        for n, (i, j) in enumerate(pairs.tolist()):
+            out.append(verify_pair(verifier, i, keys[i], j, keys[j]))
+            if n % 4096 == 4095:
+                report("verify", n + 1, total)
+        report("verify", total, total)
+        return out
+
+    def _record(self, pairs: np.ndarray, checked: list[Checked]) -> tuple[list[KeyMatch], list[tuple[int, int]]]:
+        """Record verified matches and merge containers in the index; return the new ones."""
+        if len(checked) != len(pairs):
+            raise RuntimeError(f"{len(checked)} verification results for {len(pairs)} candidate pairs")
+        index = self.index
         found: list[KeyMatch] = []
         containers: list[tuple[int, int]] = []
-        for n, (i, j) in enumerate(pairs.tolist()):
-            matches, container = verify_pair(verifier, i, keys[i], j, keys[j])
+        for matches, container in checked:
             found.extend(matches)
             if container is not None and container[0] not in index.piece_keys:
                 index.containers.setdefault(container[0], []).append(container[1])
                 containers.append(container)
-            if n % 4096 == 4095:
-                report("verify", n + 1, total)
         index.add_matches(found)
-        report("verify", total, total)
         return found, containers
 
     # -- results ---------------------------------------------------------------------------------
@@ -507,7 +597,8 @@ class Deduplicator:
         if remove_boilerplate:
             for gid in boilerplate:
                 index.removed[gid] = 1
-        self._remember(plan, boilerplate if remove_boilerplate else {})
+        if self._track_clusters:
+            self._remember(plan, boilerplate if remove_boilerplate else {})
         estimates = self._estimates(plan)
         results: list[DocumentResult] = []
         for doc, prep, d in zip(batch.docs, batch.prepared, batch.doc_numbers, strict=True):

@@ -1,10 +1,13 @@
 """The whole library flow: ordering, determinism, scope and the simple entry point."""
 
+import random
+from collections import Counter
+
 import numpy as np
 import pytest
 from conftest import removal, run, sentences
 
-from dedup import Deduplicator, Document, Settings, clean_texts
+from dedup import Deduplicator, Document, Settings, clean_texts, pipeline
 from dedup.apply import restore
 from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, plausible_pairs
 from dedup.segment import MAX_PARAGRAPH_CHARS
@@ -89,6 +92,23 @@ def test_worker_processes_give_the_same_result() -> None:
     assert two == one
 
 
+def test_pairs_verified_by_workers_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    rnd = random.Random(3)
+    base = [sentences(3, seed=k) for k in range(300)]
+    docs = []
+    for i in range(150):
+        copy = base[rnd.randrange(300)]
+        cut = copy[: len(copy) * 2 // 3] + "..."
+        typo = copy.replace("o", "0", 1) if i % 2 else copy.replace(" ", "  ", 2).replace("a", "e", 1)
+        docs.append(Document(f"{i:03d}", f"{base[i]}\n{typo}\n{cut}\n{base[i + 150]}\n"))
+    monkeypatch.setattr(pipeline, "MIN_PAIRS_TO_SHARE", 1)  # every batch's pairs go to the workers
+    one = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=6000)]
+    two = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=6000, jobs=2)]
+    assert two == one
+    rules = Counter(e.rule for _, edits in one for e in edits if e.op == "remove")
+    assert rules["near"] > 10 and rules["truncated"] > 10
+
+
 def test_a_body_captured_twice_on_one_long_line_goes_piece_by_piece() -> None:
     body = sentences(1500, seed=7)
     assert len(body) > 3 * MAX_PARAGRAPH_CHARS
@@ -122,3 +142,14 @@ def test_long_keys_are_verified_against_their_best_candidates_only() -> None:
         best = mine[np.argmax(agree[mine])]
         if agree[best] >= GATE_SHARE:
             assert tuple(pairs[best].tolist()) in kept_set
+
+
+def test_without_cluster_bookkeeping_the_results_are_the_same() -> None:
+    docs = [Document("a", f"{P1}\n{P2}\n{P1}\n"), Document("b", f"{P3}\n{P2}\n")]
+    tracked = Deduplicator()
+    untracked = Deduplicator(clusters=False)
+    assert list(tracked.clean(docs)) == list(untracked.clean(docs))
+    assert len(tracked.clusters()) == 2
+    assert untracked._notes == {} and untracked._edges == []
+    with pytest.raises(RuntimeError, match="clusters=False"):
+        untracked.clusters()
