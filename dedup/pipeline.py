@@ -618,8 +618,14 @@ class Deduplicator:
         """MinHash Jaccard estimates of each removed paragraph and the copy it was verified
         against, for the record."""
         keys, para_key = self.index.keys, self.index.para_key
-        pairs = [(keys[para_key[g]], keys[d.source.key]) for g, d in plan.removed.items()]
-        return dict(zip(plan.removed, pair_estimates(self.hasher, pairs), strict=True))
+        # an exact copy has the same key, hence the same signature: its estimate is 1.0; other
+        # pairs are signed once however often they recur (a re-scraped stream repeats them)
+        different = sorted({(para_key[g], d.source.key) for g, d in plan.removed.items()
+                            if para_key[g] != d.source.key})
+        estimate = dict(zip(different, pair_estimates(self.hasher, [(keys[a], keys[b]) for a, b in different]),
+                            strict=True))
+        return {g: 1.0 if para_key[g] == d.source.key else estimate[para_key[g], d.source.key]
+                for g, d in plan.removed.items()}
 
     def _remember(self, plan: Plan, boilerplate: dict[int, int]) -> None:
         """Keep what ``scan`` needs about this batch: the match edges, and the status of every

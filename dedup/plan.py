@@ -35,6 +35,7 @@ MIN_MERGE_PART = 15  # characters of key
 MIN_MERGE_SHARE = 0.05  # of the merged line
 # Paragraph offsets (relative to a part found by LSH) tried as the pieces of a merged line; a gap
 # of one lets a merged line skip a paragraph the copy left out (a widget between two paragraphs).
+_UNSCORED = -1.0  # not a similarity: no window of these keys was compared yet
 _MERGE_WINDOWS = ((-1, 0), (0, 1), (-2, 0), (0, 2), (-1, 0, 1), (-2, -1, 0), (0, 1, 2))
 
 
@@ -77,8 +78,10 @@ class Planner:
     def __init__(self, settings: Settings, verifier: Verifier) -> None:
         self.settings = settings
         self.verifier = verifier
+        self._window_scores: dict[tuple[int, tuple[int, ...]], float | None] = {}  # per plan call
 
     def plan(self, index: Index, lo: int, hi: int) -> Plan:
+        self._window_scores = {}
         rank = self._ranker(index, lo, hi)
         sources: dict[int, list[Source]] = {}
         para_key, matches, containers = index.para_key, index.matches, index.containers
@@ -161,7 +164,9 @@ class Planner:
     def _merged(self, index: Index, gid: int, lo: int, rank: Callable[[int], tuple[int, int, int]],
                 parts: list[int]) -> list[Source]:
         """Sources where this paragraph is two or three consecutive kept paragraphs run together."""
-        key = index.keys[index.para_key[gid]]
+        own_key = index.para_key[gid]
+        key: str | None = None  # read when first needed
+        min_part = max(MIN_MERGE_PART, MIN_MERGE_SHARE * index.key_len[own_key])
         out: list[Source] = []
         seen: set[tuple[int, ...]] = set()
         own = rank(gid)
@@ -175,11 +180,17 @@ class Planner:
                     seen.add(window)
                     if any(rank(w) >= own for w in window):
                         continue
-                    sizes = [index.key_len[index.para_key[w]] for w in window]
-                    if min(sizes) < max(MIN_MERGE_PART, MIN_MERGE_SHARE * len(key)):
+                    window_keys = tuple(index.para_key[w] for w in window)
+                    if min(index.key_len[k] for k in window_keys) < min_part:
                         continue  # every piece must carry real text, not a stray label
-                    joined = " ".join(index.keys[index.para_key[w]] for w in window)
-                    score = self.verifier.near(key, joined)
+                    # the score depends on the texts only: windows of the same keys (a page
+                    # scraped again and again) are compared once per plan
+                    score = self._window_scores.get((own_key, window_keys), _UNSCORED)
+                    if score is _UNSCORED:
+                        if key is None:
+                            key = index.keys[own_key]
+                        joined = " ".join(index.keys[k] for k in window_keys)
+                        score = self._window_scores[own_key, window_keys] = self.verifier.near(key, joined)
                     if score is not None:
                         out.append(Source(window, MERGED, score, part))
         return out
