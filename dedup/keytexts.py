@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, overload
@@ -20,6 +21,7 @@ from typing import IO, overload
 # text -> bytes that round-trips every Python str, including lone surrogates from a
 # surrogate-escaped decode
 _CODEC = ("utf-8", "surrogatepass")
+READ_CACHE = 8192  # settled texts kept after a read; bounded, and only a cache
 
 
 class KeyTexts(Sequence[str]):
@@ -30,9 +32,11 @@ class KeyTexts(Sequence[str]):
         self._file: IO[bytes] | None = None  # created on the first settle (no file for small runs)
         self._fd = -1
         self._offsets = array("q", [0])  # byte offset of each settled key, then the end
+        self._in_memory = False  # set when the file cannot be written: every text stays in memory
         self._settled = 0  # keys 0 .. _settled-1 are in the file
         self._recent: list[str] = []  # keys _settled .. len-1
         self._ids: dict[int, int] = {}  # hash of a text -> its key id
+        self._read: dict[int, str] = {}  # recently read settled texts (planning rereads its neighbours)
         self._clashes: dict[str, int] = {}  # texts whose hash an earlier, different key has
         for text in texts:
             self.add(text)
@@ -58,8 +62,13 @@ class KeyTexts(Sequence[str]):
             return self._recent[k - self._settled]
         if k < 0:
             raise IndexError(i)
-        start = self._offsets[k]
-        return os.pread(self._fd, self._offsets[k + 1] - start, start).decode(*_CODEC)
+        text = self._read.get(k)
+        if text is None:
+            if len(self._read) >= READ_CACHE:
+                self._read.clear()
+            start = self._offsets[k]
+            text = self._read[k] = os.pread(self._fd, self._offsets[k + 1] - start, start).decode(*_CODEC)
+        return text
 
     def __iter__(self) -> Iterator[str]:
         for k in range(len(self)):
@@ -91,8 +100,16 @@ class KeyTexts(Sequence[str]):
 
     def settle(self) -> None:
         """Move the texts held in memory to the file (called when a batch is decided)."""
-        if not self._recent:
+        if not self._recent or self._in_memory:
             return
+        try:
+            self._write_recent()
+        except OSError as exc:  # no usable temporary directory, or a full disk: keep them here
+            self._in_memory = True
+            warnings.warn(f"dedup: cannot keep key texts in a temporary file ({exc}); "
+                          "keeping them in memory", RuntimeWarning, stacklevel=2)
+
+    def _write_recent(self) -> None:
         if self._file is None:
             # unlinked at once: nothing to clean up, and the space returns when the run ends
             self._file = tempfile.TemporaryFile(prefix="dedup-keys-", dir=self._directory)  # noqa: SIM115

@@ -1,5 +1,8 @@
 """The index's key texts: interning by hash confirmed by exact text, and texts moved to a file."""
 
+import warnings
+from pathlib import Path
+
 import pytest
 
 from dedup.index import Index
@@ -57,3 +60,14 @@ def test_the_index_interns_across_batches() -> None:
     index.settle()
     assert [index.intern(k) for k in ("b", "c", "a", "c")] == [1, 2, 0, 2]
     assert list(index.keys) == ["a", "b", "c"] and list(index.key_len) == [1, 1, 1]
+
+
+def test_without_a_usable_temporary_directory_the_texts_stay_in_memory(tmp_path: Path) -> None:
+    keys = KeyTexts(["one", "two"], directory=str(tmp_path / "missing"))
+    with pytest.warns(RuntimeWarning, match="keeping them in memory"):
+        keys.settle()
+    assert keys.add("three") == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        keys.settle()  # no second warning: it does not try again
+    assert list(keys) == ["one", "two", "three"] and keys.find("two") == 1 and keys.settled_bytes == 0
