@@ -84,6 +84,9 @@ class BandTable:
         if len(ids) == 0:
             return np.zeros((0, 2), dtype=np.int64)
         first_new = int(ids[0])
+        width = np.int64(int(ids[-1]) + 1)
+        # each band's pairs as one int64 code (earlier * width + new): half the memory of (m, 2)
+        # pairs while the bands' candidates (millions in a big index) are gathered
         found: list[np.ndarray] = []
         for b in range(self.banding.bands):
             v = values[:, b]
@@ -93,19 +96,23 @@ class BandTable:
             perm = np.argsort(merged_v, kind="stable")  # two sorted runs: a linear-time merge
             mv, mid = merged_v[perm], merged_id[perm]
             self._values[b], self._ids[b] = mv, mid
-            found.append(_bucket_pairs(mv, mid, first_new))
-        pairs = np.concatenate(found)
-        if len(pairs) == 0:
-            return pairs
-        width = np.int64(int(ids[-1]) + 1)
-        code = np.sort(pairs[:, 0] * width + pairs[:, 1])
+            pairs = _bucket_pairs(mv, mid, first_new)
+            found.append(pairs[:, 0] * width + pairs[:, 1])
+        code = np.concatenate(found)
+        del found
+        out = np.empty((0, 2), dtype=np.int64)
+        if len(code) == 0:
+            return out
         # Unique by sort and compare: numpy >= 2.3's np.unique hashes integers, which measured
         # 30 times slower than sorting on millions of pair codes.
+        code.sort()
         first = np.empty(len(code), dtype=bool)
         first[0] = True
         np.not_equal(code[1:], code[:-1], out=first[1:])
         code = code[first]
-        out: np.ndarray = np.stack([code // width, code % width], 1)
+        out = np.empty((len(code), 2), dtype=np.int64)
+        np.floor_divide(code, width, out=out[:, 0])
+        np.remainder(code, width, out=out[:, 1])
         return out
 
 

@@ -69,14 +69,40 @@ MAX_LONG_CANDIDATES = 8
 # Characters of input per batch. Memory holds the index plus one batch; results do not depend
 # on the batch size (tests/test_pipeline.py checks it).
 BATCH_CHARS = 1 << 25
+GATE_CHUNK = 1 << 20  # candidate pairs gated at a time
 
 
-def plausible_pairs(pairs: np.ndarray, index: Index) -> np.ndarray:
-    """The candidate pairs worth verifying (see ``GATE_SHARE`` and ``LONG_KEY_CHARS``)."""
+def plausible_pairs(pairs: np.ndarray, index: Index, chunk: int = GATE_CHUNK) -> np.ndarray:
+    """The candidate pairs worth verifying (see ``GATE_SHARE`` and ``LONG_KEY_CHARS``): what
+    ``gate`` keeps, worked out ``chunk`` pairs at a time (a batch against a big index has
+    millions of candidates, and the gate's columns would cost about 60 bytes each at once);
+    only the pairs with a long key are ranked together at the end."""
     if len(pairs) == 0:
         return pairs
     lengths = np.frombuffer(index.key_len, dtype=np.int32)
-    keep = gate(pairs, lengths[pairs[:, 0]], lengths[pairs[:, 1]], lambda idx: index.agreement(pairs[idx]))
+    keep = np.empty(len(pairs), dtype=bool)
+    long_at: list[np.ndarray] = []
+    long_shares: list[np.ndarray] = []
+    for lo in range(0, len(pairs), chunk):
+        part = pairs[lo : lo + chunk]
+        la, lb = lengths[part[:, 0]], lengths[part[:, 1]]
+        shares = np.ones(len(part))
+
+        def agree(idx: np.ndarray, part: np.ndarray = part, shares: np.ndarray = shares) -> np.ndarray:
+            got = index.agreement(part[idx])
+            shares[idx] = got
+            return got
+
+        keep[lo : lo + len(part)] = plausible(la, lb, agree)
+        at = np.flatnonzero((la >= LONG_KEY_CHARS) | (lb >= LONG_KEY_CHARS))
+        long_at.append(at + lo)
+        long_shares.append(shares[at])
+    at = np.concatenate(long_at)
+    if len(at):  # as in ``gate``: a pair with a long end stays only among that end's best
+        sub = pairs[at]
+        k = keep[at]
+        keep[at] = k & _best_partners(sub, np.concatenate(long_shares), k & (lengths[sub[:, 0]] >= LONG_KEY_CHARS),
+                                      k & (lengths[sub[:, 1]] >= LONG_KEY_CHARS))
     kept: np.ndarray = pairs[keep]
     return kept
 
@@ -400,8 +426,9 @@ class Deduplicator:
         before; yield one result per document, lazily, in the same order.
 
         With ``jobs > 1``, worker processes segment, fix, key and sign the documents (the
-        per-document work), one batch ahead of the main process, which matches them against
-        the index; results are the same for any number of jobs.
+        per-document work), one batch ahead of the main process, and verify each batch's
+        candidate pairs; the main process keeps the index and plans. Results are the same for
+        any number of jobs.
         """
         if jobs <= 1:
             for batch in self._batches(documents, batch_chars):

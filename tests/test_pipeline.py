@@ -9,7 +9,7 @@ from conftest import removal, run, sentences
 
 from dedup import Deduplicator, Document, Settings, clean_texts, pipeline
 from dedup.apply import restore
-from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, plausible_pairs
+from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, gate, plausible_pairs
 from dedup.segment import MAX_PARAGRAPH_CHARS
 from dedup.signatures import MinHasher
 
@@ -142,6 +142,21 @@ def test_long_keys_are_verified_against_their_best_candidates_only() -> None:
         best = mine[np.argmax(agree[mine])]
         if agree[best] >= GATE_SHARE:
             assert tuple(pairs[best].tolist()) in kept_set
+
+
+def test_the_gate_gives_the_same_pairs_in_chunks_as_at_once() -> None:
+    keys = [sentences(n, seed=s) for s, n in enumerate([400, 3, 1, 400, 5, 2, 400, 3] * 4)]  # long, short, tiny
+    dedup = Deduplicator()
+    index = dedup.index
+    for key in keys:
+        index.intern(key)
+    index.add_sketches(0, MinHasher().signatures(keys))
+    pairs = np.array([(i, j) for i in range(len(keys)) for j in range(i + 1, len(keys))], dtype=np.int64)
+    lengths = np.array([len(k) for k in keys])
+    at_once = pairs[gate(pairs, lengths[pairs[:, 0]], lengths[pairs[:, 1]], lambda idx: index.agreement(pairs[idx]))]
+    assert 0 < len(at_once) < len(pairs)
+    for chunk in (1, 7, 100, len(pairs)):
+        assert plausible_pairs(pairs, index, chunk=chunk).tolist() == at_once.tolist()
 
 
 def test_without_cluster_bookkeeping_the_results_are_the_same() -> None:
