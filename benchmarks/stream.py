@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine  # noqa: E402
+from machine import machine
 
 REPO = Path(__file__).resolve().parents[1]
 PER_RECORD = 100
