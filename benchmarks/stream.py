@@ -25,22 +25,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hostile import PEAK_WRAPPER, REPO
 from machine import machine
 
-REPO = Path(__file__).resolve().parents[1]
 PER_RECORD = 100
-WRAPPER = """
-import runpy, sys
-out = sys.argv.pop(1)
-sys.argv[0] = "dedup"
-try:
-    runpy.run_module("dedup", run_name="__main__", alter_sys=True)
-finally:
-    with open("/proc/self/status") as fh:
-        peak = next(line.split()[1] for line in fh if line.startswith("VmHWM:"))
-    with open(out, "w") as fh:
-        fh.write(peak)
-"""
 
 
 def rss_of(pid: int) -> int:
@@ -77,7 +65,7 @@ def main() -> None:
     samples: list[tuple[int, int]] = []  # (bytes fed, rss)
     with tempfile.TemporaryDirectory() as tmp:
         peak_path = Path(tmp) / "peak"
-        cmd = [sys.executable, "-c", WRAPPER, str(peak_path), "clean", "-", "--jsonl", "-o",
+        cmd = [sys.executable, "-c", PEAK_WRAPPER, str(peak_path), "clean", "-", "--jsonl", "-o",
                str(Path(tmp) / "out.jsonl"), "--jobs", "1", "-q"]
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         start = time.perf_counter()

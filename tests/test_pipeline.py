@@ -9,6 +9,7 @@ from conftest import removal, run, sentences
 
 from dedup import Deduplicator, Document, Settings, clean_texts, pipeline
 from dedup.apply import restore
+from dedup.index import Index
 from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, gate, plausible_pairs
 from dedup.segment import MAX_PARAGRAPH_CHARS
 from dedup.signatures import MinHasher
@@ -124,15 +125,19 @@ def test_a_body_captured_twice_on_one_long_line_goes_piece_by_piece() -> None:
     assert again.edits == ()
 
 
-def test_long_keys_are_verified_against_their_best_candidates_only() -> None:
-    keys = [sentences(400, seed=s) for s in range(40)]  # long, and much alike (one small vocabulary)
-    assert min(len(k) for k in keys) >= LONG_KEY_CHARS
-    dedup = Deduplicator()
-    index = dedup.index
+def _indexed(keys: list[str]) -> tuple[Index, np.ndarray]:
+    """An index of ``keys`` and every pair of them."""
+    index = Deduplicator().index
     for key in keys:
         index.intern(key)
     index.add_sketches(0, MinHasher().signatures(keys))
-    pairs = np.array([(i, j) for i in range(len(keys)) for j in range(i + 1, len(keys))], dtype=np.int64)
+    return index, np.array([(i, j) for i in range(len(keys)) for j in range(i + 1, len(keys))], dtype=np.int64)
+
+
+def test_long_keys_are_verified_against_their_best_candidates_only() -> None:
+    keys = [sentences(400, seed=s) for s in range(40)]  # long, and much alike (one small vocabulary)
+    assert min(len(k) for k in keys) >= LONG_KEY_CHARS
+    index, pairs = _indexed(keys)
     kept = plausible_pairs(pairs, index)
     assert 0 < len(kept) <= MAX_LONG_CANDIDATES * len(keys)
     agree = index.agreement(pairs)
@@ -146,12 +151,7 @@ def test_long_keys_are_verified_against_their_best_candidates_only() -> None:
 
 def test_the_gate_gives_the_same_pairs_in_chunks_as_at_once() -> None:
     keys = [sentences(n, seed=s) for s, n in enumerate([400, 3, 1, 400, 5, 2, 400, 3] * 4)]  # long, short, tiny
-    dedup = Deduplicator()
-    index = dedup.index
-    for key in keys:
-        index.intern(key)
-    index.add_sketches(0, MinHasher().signatures(keys))
-    pairs = np.array([(i, j) for i in range(len(keys)) for j in range(i + 1, len(keys))], dtype=np.int64)
+    index, pairs = _indexed(keys)
     lengths = np.array([len(k) for k in keys])
     at_once = pairs[gate(pairs, lengths[pairs[:, 0]], lengths[pairs[:, 1]], lambda idx: index.agreement(pairs[idx]))]
     assert 0 < len(at_once) < len(pairs)
