@@ -35,8 +35,8 @@ MIN_MERGE_PART = 15  # characters of key
 MIN_MERGE_SHARE = 0.05  # of the merged line
 # Paragraph offsets (relative to a part found by LSH) tried as the pieces of a merged line; a gap
 # of one lets a merged line skip a paragraph the copy left out (a widget between two paragraphs).
-_UNSCORED = -1.0  # not a similarity: no window of these keys was compared yet
 _MERGE_WINDOWS = ((-1, 0), (0, 1), (-2, 0), (0, 2), (-1, 0, 1), (-2, -1, 0), (0, 1, 2))
+_UNSCORED = -1.0  # not a similarity: no window of these keys was compared yet
 
 
 def is_list_item(key: str) -> bool:
