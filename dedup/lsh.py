@@ -100,9 +100,8 @@ class BandTable:
             found.append(pairs[:, 0] * width + pairs[:, 1])
         code = np.concatenate(found)
         del found
-        out = np.empty((0, 2), dtype=np.int64)
         if len(code) == 0:
-            return out
+            return np.zeros((0, 2), dtype=np.int64)
         # Unique by sort and compare: numpy >= 2.3's np.unique hashes integers, which measured
         # 30 times slower than sorting on millions of pair codes.
         code.sort()
