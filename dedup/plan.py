@@ -166,23 +166,32 @@ class Planner:
         """Sources where this paragraph is two or three consecutive kept paragraphs run together."""
         own_key = index.para_key[gid]
         key: str | None = None  # read when first needed
-        min_part = max(MIN_MERGE_PART, MIN_MERGE_SHARE * index.key_len[own_key])
+        own_len = index.key_len[own_key]
+        min_part = max(MIN_MERGE_PART, MIN_MERGE_SHARE * own_len)
         out: list[Source] = []
         seen: set[tuple[int, ...]] = set()
         own = rank(gid)
+        first_kept = self.settings.keep != KEEP_LONGEST  # then outranking is being earlier
+        para_key, key_len = index.para_key, index.key_len
         for part in parts:
             for q in self._candidates(index, part, gid, lo, rank):
                 d_lo, d_hi = index.doc_range(index.para_doc[q])
                 for offsets in _MERGE_WINDOWS:
+                    start, end = q + offsets[0], q + offsets[-1]
+                    if start < d_lo or end >= d_hi or (first_kept and end >= gid):
+                        continue
                     window = tuple(q + d for d in offsets)
-                    if window in seen or window[0] < d_lo or window[-1] >= d_hi or gid in window:
+                    if window in seen or gid in window:
                         continue
                     seen.add(window)
-                    if any(rank(w) >= own for w in window):
+                    if not first_kept and any(rank(w) >= own for w in window):
                         continue
-                    window_keys = tuple(index.para_key[w] for w in window)
-                    if min(index.key_len[k] for k in window_keys) < min_part:
+                    window_keys = tuple(para_key[w] for w in window)
+                    lengths = [key_len[k] for k in window_keys]
+                    if min(lengths) < min_part:
                         continue  # every piece must carry real text, not a stray label
+                    if not self.verifier.may_match(own_len, sum(lengths) + len(lengths) - 1):
+                        continue  # the joined text could not reach the threshold
                     # the score depends on the texts only: windows of the same keys (a page
                     # scraped again and again) are compared once per plan
                     score = self._window_scores.get((own_key, window_keys), _UNSCORED)

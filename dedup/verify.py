@@ -22,7 +22,6 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import pairwise
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -61,27 +60,71 @@ def _typo_budget(token: str) -> int:
     return 1 if len(token) <= 6 else 2
 
 
+class Vocab:
+    """The words of one key, with what ``novel_words`` derives from them when it is the kept
+    side: built once per key and reused while a verifier checks it against its candidates."""
+
+    __slots__ = ("_choices", "_figures", "_joined", "set", "words")
+
+    def __init__(self, key: str) -> None:
+        self.words = words(key)
+        self.set = frozenset(self.words)
+        self._joined: frozenset[str] | None = None
+        self._choices: list[str] | None = None
+        self._figures: list[str] | None = None
+
+    @property
+    def figures(self) -> list[str]:
+        """The words that carry a figure, in order: what ``keys.figures`` finds, taken from the
+        words already split (a figure is exactly a word with a decimal digit in it)."""
+        if self._figures is None:
+            self._figures = [w for w in self.words if not w.isalpha() and is_number(w)]
+        return self._figures
+
+    @property
+    def joined(self) -> frozenset[str]:
+        """Every two neighbouring words run together."""
+        if self._joined is None:
+            w = self.words
+            self._joined = frozenset(map(str.__add__, w, w[1:]))
+        return self._joined
+
+    def typo_of(self, word: str) -> bool:
+        """Whether ``word`` is a typo of one of these words that is not a figure (one edit for
+        up to six letters, two beyond). The nearest word of all is looked up first; the figures
+        are set aside only when that one is a figure."""
+        budget = _typo_budget(word)
+        if self._choices is None:
+            hit = process.extractOne(word, self.words, scorer=OSA.distance, score_cutoff=budget)
+            if hit is None:
+                return False
+            if not is_number(hit[0]):
+                return True
+            self._choices = [k for k in self.set if not is_number(k)]
+        return process.extractOne(word, self._choices, scorer=OSA.distance, score_cutoff=budget) is not None
+
+
 def novel_words(removed: str, kept: str, partial_last: bool = False,
-                tokens: Callable[[str], list[str]] = words) -> list[str]:
+                vocab: Callable[[str], Vocab] = Vocab) -> list[str]:
     """Words of ``removed`` that ``kept`` does not contain.
 
     Tolerated: a typo of a kept word (one edit, a swap of two neighbouring letters included, for
     words of four to six letters; two beyond; only a swap for three-letter words; never in
     figures), a kept word split in two or two
     kept words run together, and, with ``partial_last``, a last word cut short. Figures must
-    match exactly. ``tokens`` splits a text into words (a caching one when a verifier checks
-    one key against many).
+    match exactly. ``vocab`` builds a key's words (a caching one when a verifier checks one key
+    against many).
     """
-    removed_words = tokens(removed)
-    kept_words = tokens(kept)
-    kept_set = set(kept_words)
-    joined: set[str] | None = None
-    choices: list[str] | None = None
+    removed_vocab, kept_vocab = vocab(removed), vocab(kept)
+    kept_set = kept_vocab.set
+    missing = removed_vocab.set - kept_set
+    if not missing:
+        return []
+    removed_words = removed_vocab.words
     novel: list[str] = []
     last = len(removed_words) - 1
-    for i, w in enumerate(removed_words):
-        if w in kept_set:
-            continue
+    for i in [i for i, w in enumerate(removed_words) if w in missing]:
+        w = removed_words[i]
         if is_number(w):
             novel.append(w)
             continue
@@ -89,20 +132,14 @@ def novel_words(removed: str, kept: str, partial_last: bool = False,
             continue
         if i > 0 and removed_words[i - 1] + w in kept_set:
             continue
-        if joined is None:
-            joined = {a + b for a, b in pairwise(kept_words)}
-        if w in joined:
-            continue
+        if any(w[:j] in kept_set and w[j:] in kept_set for j in range(1, len(w))) and w in kept_vocab.joined:
+            continue  # two kept words run together (both halves kept is the cheap test first)
         if partial_last and i == last and any(k.startswith(w) for k in kept_set):
             continue
         if len(w) == 3 and any(_swapped(w, k) for k in kept_set if len(k) == 3):
             continue
-        if len(w) >= 4:
-            if choices is None:
-                choices = [k for k in kept_set if not is_number(k)]
-            hit = process.extractOne(w, choices, scorer=OSA.distance, score_cutoff=_typo_budget(w))
-            if hit is not None:
-                continue
+        if len(w) >= 4 and kept_vocab.typo_of(w):
+            continue
         novel.append(w)
     return novel
 
@@ -112,17 +149,17 @@ def _swapped(a: str, b: str) -> bool:
     return a != b and sorted(a) == sorted(b) and OSA.distance(a, b) == 1
 
 
-def content_preserved(removed: str, kept: str, tokens: Callable[[str], list[str]] = words,
+def content_preserved(removed: str, kept: str, vocab: Callable[[str], Vocab] = Vocab,
                       digits: Callable[[str], list[str]] = figures) -> bool:
     """The content guard for near copies: same figures, and no new word but at most one
     inserted word (a one-word edit adds a word; a template fills a slot with another word, which
     this refuses because the word counts then match)."""
     if not same_figures(removed, kept, digits):
         return False
-    novel = novel_words(removed, kept, tokens=tokens)
+    novel = novel_words(removed, kept, vocab=vocab)
     if not novel:
         return True
-    return len(novel) == 1 and len(tokens(removed)) == len(tokens(kept)) + 1
+    return len(novel) == 1 and len(vocab(removed).words) == len(vocab(kept).words) + 1
 
 
 def same_figures(a: str, b: str, digits: Callable[[str], list[str]] = figures) -> bool:
@@ -157,29 +194,23 @@ class Verifier:
             raise ValueError("threshold must be in (0, 1]")
         self.threshold = threshold
         self._cutoff = threshold * 100.0
-        # Words and figures of recently compared keys: a key is usually checked against several
+        # Words (and figures) of recently compared keys: a key is usually checked against several
         # candidates in a row, both ways. Bounded, and only a cache: results never depend on it.
-        self._words: dict[str, list[str]] = {}
-        self._figures: dict[str, list[str]] = {}
+        self._vocabs: dict[str, Vocab] = {}
 
-    def _tokens(self, text: str) -> list[str]:
-        found = self._words.get(text)
+    def _vocab(self, text: str) -> Vocab:
+        found = self._vocabs.get(text)
         if found is None:
-            if len(self._words) >= CACHE_SIZE:
-                self._words.clear()
-            found = self._words[text] = words(text)
+            if len(self._vocabs) >= CACHE_SIZE:
+                self._vocabs.clear()
+            found = self._vocabs[text] = Vocab(text)
         return found
 
     def _digits(self, text: str) -> list[str]:
-        found = self._figures.get(text)
-        if found is None:
-            if len(self._figures) >= CACHE_SIZE:
-                self._figures.clear()
-            found = self._figures[text] = figures(text)
-        return found
+        return self._vocab(text).figures
 
     def _preserved(self, removed: str, kept: str) -> bool:
-        return content_preserved(removed, kept, self._tokens, self._digits)
+        return content_preserved(removed, kept, self._vocab, self._digits)
 
     def compare(self, ida: int, a: str, idb: int, b: str) -> list[KeyMatch]:
         """All the ways one of two distinct keys may be removed in favour of the other: at most
@@ -203,6 +234,13 @@ class Verifier:
                     found[short_id, long_id] = KeyMatch(short_id, long_id, TAIL, m)
         return list(found.values())
 
+    def may_match(self, len_a: int, len_b: int) -> bool:
+        """Whether texts of these lengths can reach the threshold at all: the Indel distance is at
+        least the length difference, so similarity is at most ``2 * min / (len_a + len_b)``.
+        Lets a caller skip building a text it would compare in vain (with a hair of slack)."""
+        total = len_a + len_b
+        return total == 0 or 2 * min(len_a, len_b) >= (self.threshold - 1e-9) * total
+
     def near(self, removed: str, kept: str) -> float | None:
         """Similarity when ``removed`` is a near copy of ``kept``, else None."""
         score = fuzz.ratio(removed, kept, score_cutoff=self._cutoff) / 100.0
@@ -218,7 +256,7 @@ class Verifier:
         if not marked and (_SENTENCE_END.match(kept, len(head)) or _ENDS_SENTENCE.search(head)):
             return None  # whole sentences said again (a title, a lead), not a cut-short copy
         score = fuzz.ratio(head, kept[: len(head)], score_cutoff=self._cutoff) / 100.0
-        if not score or novel_words(head, kept[: len(head) + 16], partial_last=True):
+        if not score or novel_words(head, kept[: len(head) + 16], partial_last=True, vocab=self._vocab):
             return None
         return score
 
@@ -237,6 +275,6 @@ class Verifier:
                 continue
             head = removed[:pos]
             score = fuzz.ratio(head, kept) / 100.0
-            if score >= self.threshold and not novel_words(head, kept) and same_figures(head, kept):
+            if score >= self.threshold and not novel_words(head, kept, vocab=self._vocab) and same_figures(head, kept):
                 return score
         return None

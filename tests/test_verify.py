@@ -1,11 +1,15 @@
-import pytest
+import random
 
-from dedup.keys import matching_key
+import pytest
+from rapidfuzz import fuzz
+
+from dedup.keys import figures, matching_key
 from dedup.verify import (
     NEAR,
     TAIL,
     TRUNCATED,
     Verifier,
+    Vocab,
     content_preserved,
     is_link_tail,
     novel_words,
@@ -110,3 +114,33 @@ def test_strip_ellipsis_variants() -> None:
 def test_threshold_is_validated() -> None:
     with pytest.raises(ValueError):
         Verifier(0.0)
+
+
+def test_vocab_figures_are_the_keys_figures() -> None:
+    texts = ["", "no figures here", "a 12 b x2 c 3d4 e_5 f ² g ٣ h 1,5 i 10h30 j", "r2-d2 and c_3po", "x²y 7"]
+    for text in texts:
+        assert Vocab(text).figures == figures(text)
+    assert Vocab("a 12 b x2 c 3d4 e_5").figures == ["12", "x2", "3d4", "e_5"]
+
+
+def test_a_typo_of_a_figure_is_not_a_typo_of_a_word() -> None:
+    # the nearest kept word is a figure; a plain word one edit away still counts ...
+    assert novel_words("abcd", "abc1 abdd") == []
+    # ... but a figure alone never does
+    assert novel_words("abcd", "abc1 zzzz") == ["abcd"]
+    assert Vocab("abc1 abdd").typo_of("abcd") and not Vocab("abc1 zzzz").typo_of("abcd")
+
+
+def test_may_match_never_rules_out_a_pair_that_reaches_the_threshold() -> None:
+    rng = random.Random(7)
+    verifier = Verifier(0.85)
+    checked = ruled_out = 0
+    for _ in range(3000):
+        a = "".join(rng.choice("ab ") for _ in range(rng.randint(0, 60)))
+        b = a[: rng.randint(0, len(a))] + "".join(rng.choice("abc") for _ in range(rng.randint(0, 30)))
+        reaches = fuzz.ratio(a, b, score_cutoff=85.0) > 0 or (not a and not b)
+        if not verifier.may_match(len(a), len(b)):
+            ruled_out += 1
+            assert not reaches, (a, b)
+        checked += reaches
+    assert ruled_out > 100 and checked > 100  # both sides of the bound were exercised
