@@ -4,7 +4,7 @@ A signature is cut into ``bands`` bands of ``rows`` values; two keys whose signa
 every value of one band fall into the same bucket of that band and become a candidate pair.
 ``BandTable`` keeps, per band, one sorted array of 32-bit band values and the key ids in each
 bucket (in id order): about ``8 * bands`` bytes per key, no Python object per key. Each batch is
-merged in (numpy's stable sort merges the two sorted runs in linear time), and each new key is
+merged in by position (``searchsorted``: a copy of the table, no sort of it), and each new key is
 paired with the first ``FIRST_MEMBERS`` keys of its bucket and with the key just before it. The
 pairs a key gets therefore do not depend on how the input was cut into batches.
 """
@@ -83,20 +83,28 @@ class BandTable:
         ``(m, 2)`` int64 array, sorted and unique."""
         if len(ids) == 0:
             return np.zeros((0, 2), dtype=np.int64)
-        first_new = int(ids[0])
         width = np.int64(int(ids[-1]) + 1)
         # each band's pairs as one int64 code (earlier * width + new): half the memory of (m, 2)
         # pairs while the bands' candidates (millions in a big index) are gathered
         found: list[np.ndarray] = []
+        columns = np.ascontiguousarray(values.T)  # one band's values contiguous: faster sorts
+        steps = np.arange(len(ids))
         for b in range(self.banding.bands):
-            v = values[:, b]
+            v = columns[b]
             order = np.argsort(v, kind="stable")
-            merged_v = np.concatenate([self._values[b], v[order]])
-            merged_id = np.concatenate([self._ids[b], ids[order].astype(np.int32)])
-            perm = np.argsort(merged_v, kind="stable")  # two sorted runs: a linear-time merge
-            mv, mid = merged_v[perm], merged_id[perm]
+            new_v, new_id = v[order], ids[order].astype(np.int32)
+            old_v, old_id = self._values[b], self._ids[b]
+            # Merge by position: each new value goes after the equal old ones (their ids are
+            # smaller), so every bucket stays in id order; no sort of the whole table.
+            at = np.searchsorted(old_v, new_v, side="right") + steps
+            old_at = np.ones(len(old_v) + len(v), dtype=bool)
+            old_at[at] = False
+            mv = np.empty(len(old_at), dtype=np.uint32)
+            mid = np.empty(len(old_at), dtype=np.int32)
+            mv[at], mid[at] = new_v, new_id
+            mv[old_at], mid[old_at] = old_v, old_id
             self._values[b], self._ids[b] = mv, mid
-            pairs = _bucket_pairs(mv, mid, first_new)
+            pairs = _bucket_pairs(mv, mid, at)
             found.append(pairs[:, 0] * width + pairs[:, 1])
         code = np.concatenate(found)
         del found
@@ -115,19 +123,16 @@ class BandTable:
         return out
 
 
-def _bucket_pairs(values: np.ndarray, ids: np.ndarray, first_new: int) -> np.ndarray:
-    """For each new member of a bucket: the bucket's first ``FIRST_MEMBERS`` members before it,
-    and the member just before it."""
-    n = len(values)
-    same = np.zeros(n, dtype=bool)
-    same[1:] = values[1:] == values[:-1]
-    new = (ids >= first_new) & same
-    members = np.flatnonzero(new)
+def _bucket_pairs(values: np.ndarray, ids: np.ndarray, new_at: np.ndarray) -> np.ndarray:
+    """For each new member of a bucket (at the increasing positions ``new_at`` of the sorted
+    ``values``): the bucket's first ``FIRST_MEMBERS`` members before it, and the member just
+    before it. Work in proportion to the new members, not to the table."""
+    after_first = new_at > 0
+    after_first[after_first] = values[new_at[after_first] - 1] == values[new_at[after_first]]
+    members = new_at[after_first]
     if len(members) == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    starts = np.where(~same, np.arange(n), 0)
-    np.maximum.accumulate(starts, out=starts)
-    s = starts[members]
+    s = np.searchsorted(values, values[members], side="left")
     count = np.minimum(members - s, FIRST_MEMBERS)
     current = np.repeat(ids[members].astype(np.int64), count)
     first = np.repeat(s, count)

@@ -316,7 +316,7 @@ def _pair_stage() -> Stage:
             ids = buckets.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
             sizes = np.diff(buckets.offsets.to_numpy(zero_copy_only=False))
             values = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)  # one value per bucket
-            pairs = _bucket_pairs(values, ids, 0) if len(ids) else np.zeros((0, 2), dtype=np.int64)
+            pairs = _bucket_pairs(values, ids, np.arange(len(ids))) if len(ids) else np.zeros((0, 2), dtype=np.int64)
             yield _batch({"i": pairs[:, 0], "j": pairs[:, 1]}, schema)
 
     return run

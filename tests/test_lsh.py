@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,31 @@ def test_large_buckets_cost_linear_pairs() -> None:
 
 def test_no_candidates_for_no_keys() -> None:
     assert BandTable(Banding(2, 4)).add(np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=np.uint32)).shape == (0, 2)
+
+
+def reference_pairs(buckets: list[dict[int, list[int]]], ids: range, values: np.ndarray) -> list[list[int]]:
+    """The pairing rule spelled out with one Python list per bucket."""
+    found: set[tuple[int, int]] = set()
+    for row, key in enumerate(ids):
+        for band, bucket_of in enumerate(buckets):
+            before = bucket_of.setdefault(int(values[row, band]), [])
+            found.update((earlier, key) for earlier in before[:FIRST_MEMBERS])
+            if len(before) > FIRST_MEMBERS:
+                found.add((before[-1], key))
+            before.append(key)
+    return sorted(map(list, found))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_table_pairs_match_the_rule_batch_after_batch(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    bands, n = 5, 3000
+    values = rng.integers(0, 40, size=(n, bands)).astype(np.uint32)  # crowded buckets of every size
+    values[rng.random(n) < 0.3] += np.uint32(1000)  # and some sparse ones
+    cuts = [0, *sorted(rng.choice(np.arange(1, n), size=12, replace=False).tolist()), n]
+    table = BandTable(Banding(bands, 1))
+    buckets: list[dict[int, list[int]]] = [{} for _ in range(bands)]
+    for a, b in pairwise(cuts):
+        got = table.add(np.arange(a, b), values[a:b]).tolist()
+        assert got == reference_pairs(buckets, range(a, b), values[a:b])
+    assert len(table) == n
