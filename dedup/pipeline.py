@@ -16,11 +16,12 @@ import os
 import signal
 import sys
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, pairwise
+from itertools import pairwise
 
 import numpy as np
 
@@ -69,6 +70,8 @@ MAX_LONG_CANDIDATES = 8
 # Characters of input per batch. Memory holds the index plus one batch; results do not depend
 # on the batch size (tests/test_pipeline.py checks it).
 BATCH_CHARS = 1 << 25
+JOBS_BATCH_CHARS = 1 << 23  # with --jobs: three batches are in flight (see ``clean``)
+PREPARED_AHEAD = 2
 GATE_CHUNK = 1 << 20  # candidate pairs gated at a time
 
 
@@ -421,15 +424,18 @@ class Deduplicator:
         return Result(self.settings, results, worker.clusters())
 
     def clean(self, documents: Iterable[Document], progress: Progress | None = None,
-              batch_chars: int = BATCH_CHARS, jobs: int = 1) -> Iterator[DocumentResult]:
+              batch_chars: int | None = None, jobs: int = 1) -> Iterator[DocumentResult]:
         """Clean ``documents`` in the order given, against everything this object has seen
         before; yield one result per document, lazily, in the same order.
 
         With ``jobs > 1``, worker processes segment, fix, key and sign the documents (the
-        per-document work), one batch ahead of the main process, and verify each batch's
+        per-document work), two batches ahead of the main process, and verify each batch's
         candidate pairs; the main process keeps the index and plans. Results are the same for
-        any number of jobs.
+        any number of jobs and any ``batch_chars`` (characters of documents per batch; default
+        ``BATCH_CHARS``, or ``JOBS_BATCH_CHARS`` with jobs).
         """
+        if batch_chars is None:
+            batch_chars = BATCH_CHARS if jobs <= 1 else JOBS_BATCH_CHARS
         if jobs <= 1:
             for batch in self._batches(documents, batch_chars):
                 prepared = [prepare(doc, self.fixer) for doc in batch]
@@ -439,24 +445,32 @@ class Deduplicator:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_end_with,
                                  initargs=(os.getpid(),)) as pool:
             report = progress or _silent
-            pending: tuple[list[Document], list[Future[list[Prepared]]]] | None = None
-            upcoming: Iterable[list[Document] | None] = chain(self._batches(documents, batch_chars), [None])
-            for following in upcoming:
-                # Batch k's candidate pairs go to the workers before batch k+1's documents, so
-                # that they are verified first (the pool is first in, first out); the main
-                # process plans and writes batch k while the workers prepare batch k+1.
-                if pending is None:  # the first batch, or no input at all
-                    if following is not None:
-                        pending = (following, self._share_preparation(pool, following, jobs))
-                    continue
-                opened = self._open(pending[0], [p for f in pending[1] for p in f.result()], report)
+            batches = self._batches(documents, batch_chars)
+            # Preparation runs two batches ahead of planning, and batch k's candidate pairs go to
+            # the workers before batch k+2's documents: the pool (first in, first out) verifies
+            # them first, and always has documents to prepare while the main process registers
+            # or plans a batch. Two batches ahead means three are held at once, so the batches
+            # are smaller here (``JOBS_BATCH_CHARS``).
+            ahead: deque[tuple[list[Document], list[Future[list[Prepared]]]]] = deque()
+            for _ in range(PREPARED_AHEAD):
+                self._prepare_next(pool, batches, jobs, ahead)
+            while ahead:
+                docs, futures = ahead.popleft()
+                opened = self._open(docs, [p for f in futures for p in f.result()], report)
                 try:
                     checks = self._share_checks(pool, opened.pairs, jobs, report)
-                    pending = None if following is None else (following, self._share_preparation(pool, following, jobs))
+                    self._prepare_next(pool, batches, jobs, ahead)
                 except BaseException:
                     self.index.rollback_batch()
                     raise
                 yield from self._close(opened, checks, report)
+
+    def _prepare_next(self, pool: ProcessPoolExecutor, batches: Iterator[list[Document]], jobs: int,
+                      ahead: deque[tuple[list[Document], list[Future[list[Prepared]]]]]) -> None:
+        """Send the next batch (if any) to the workers to prepare."""
+        batch = next(batches, None)
+        if batch is not None:
+            ahead.append((batch, self._share_preparation(pool, batch, jobs)))
 
     def _batches(self, documents: Iterable[Document], batch_chars: int) -> Iterator[list[Document]]:
         """Documents grouped into batches of about ``batch_chars`` characters (one batch for
