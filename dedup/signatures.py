@@ -10,7 +10,11 @@ shingle. ``tests/test_signatures.py`` checks the values against ``datasketch.Min
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -40,6 +44,58 @@ _FOLD = np.uint64(0x9E3779B97F4A7C15)
 HASH_VERSION = "poly64-fold32-nulpad-v2"
 _BATCH_CHARS = 1 << 20  # characters of keys hashed per numpy batch
 _BLOCK = 8192  # shingles permuted per block: num_perm x _BLOCK uint32 values fit in the CPU cache
+
+
+def permutations(num_perm: int, seed: int, cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's permutation parameters ``(a, b)`` for ``num_perm`` and ``seed``, as uint32.
+
+    datasketch computes them; importing it costs about half a second (it imports scipy), as much
+    as a small file's whole run. So the values are kept in a cache file (``cache_dir()``, named
+    after datasketch's version, the scheme and the parameters) that later runs read instead.
+    No usable cache directory: datasketch is imported every time, nothing else changes.
+    """
+    folder = cache_dir() if cache is None else cache
+    path = None
+    if folder is not None:
+        from importlib.metadata import PackageNotFoundError, version  # cheap: reads metadata only
+
+        with contextlib.suppress(PackageNotFoundError):
+            path = folder / f"permutations-datasketch{version('datasketch')}-{SCHEME}-{num_perm}-{seed}.npy"
+    if path is not None:
+        with contextlib.suppress(OSError, ValueError):
+            kept = np.load(path, allow_pickle=False)
+            if kept.shape == (2, num_perm) and kept.dtype == np.uint32:
+                return np.ascontiguousarray(kept[0]), np.ascontiguousarray(kept[1])
+    # Imported here, not at the top: commands that never sign (restore, report, --help) do not
+    # pay for it, and neither do runs that find the cache.
+    from datasketch import MinHash
+
+    perms = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
+    a = np.ascontiguousarray(perms[0], dtype=np.uint32)
+    b = np.ascontiguousarray(perms[1], dtype=np.uint32)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".permutations-", suffix=".npy")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    np.save(f, np.stack([a, b]), allow_pickle=False)
+                os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+    return a, b
+
+
+def cache_dir() -> Path | None:
+    """Where dedup keeps computed constants: ``$DEDUP_CACHE_DIR`` (empty: no cache), else
+    ``$XDG_CACHE_HOME/dedup``, else ``~/.cache/dedup``."""
+    named = os.environ.get("DEDUP_CACHE_DIR")
+    if named is not None:
+        return Path(named) if named else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "dedup" if os.path.isabs(base) else None
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
@@ -81,13 +137,7 @@ class MinHasher:
         self.num_perm = num_perm
         self.seed = seed
         self.ngram = ngram
-        # Imported here, not at the top: datasketch pulls in scipy (a few tenths of a second), which
-        # commands that never sign (restore, report, --help) should not pay for.
-        from datasketch import MinHash
-
-        perms = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
-        self._a = np.ascontiguousarray(perms[0], dtype=np.uint32)
-        self._b = np.ascontiguousarray(perms[1], dtype=np.uint32)
+        self._a, self._b = permutations(num_perm, seed)
         self._pad = "\0" * (ngram - 1)
 
     def _window_hashes(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

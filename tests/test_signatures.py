@@ -1,10 +1,15 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.signatures import EMPTY_VALUE, MinHasher, jaccard_estimate
+from dedup.signatures import EMPTY_VALUE, MinHasher, cache_dir, jaccard_estimate, permutations
 
 
 def datasketch_signature(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
@@ -72,3 +77,38 @@ def test_invalid_arguments() -> None:
         MinHasher(num_perm=0)
     with pytest.raises(ValueError):
         MinHasher(ngram=0)
+
+
+def test_permutations_come_from_datasketch_then_from_the_cache(tmp_path: Path) -> None:
+    a, b = permutations(64, 7, cache=tmp_path)
+    want = MinHash(num_perm=64, seed=7, scheme="affine32").permutations
+    assert np.array_equal(a, want[0].astype(np.uint32)) and np.array_equal(b, want[1].astype(np.uint32))
+    (kept,) = tmp_path.glob("permutations-*-affine32-64-7.npy")
+    assert np.array_equal(np.load(kept), np.stack([a, b]))
+    kept.write_bytes(b"not an array")  # a damaged cache is computed again and replaced
+    again = permutations(64, 7, cache=tmp_path)
+    assert np.array_equal(again[0], a) and np.array_equal(again[1], b)
+    assert np.array_equal(np.load(kept), np.stack([a, b]))
+    assert [p.name for p in tmp_path.iterdir()] == [kept.name]  # no temporary file left behind
+
+
+def test_a_warm_cache_spares_the_datasketch_import(tmp_path: Path) -> None:
+    code = ("import sys; from dedup.signatures import MinHasher; sig = MinHasher().signatures(['some text']); "
+            "print(int('datasketch' in sys.modules), sig[0, :3].tolist())")
+    env = {**os.environ, "DEDUP_CACHE_DIR": str(tmp_path)}
+    cold = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    warm = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert cold.split(" ", 1)[0] == "1" and warm.split(" ", 1)[0] == "0"
+    assert cold.split(" ", 1)[1] == warm.split(" ", 1)[1]  # the same signature either way
+
+
+def test_no_cache_directory_means_no_cache_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEDUP_CACHE_DIR", "")
+    assert cache_dir() is None
+    monkeypatch.delenv("DEDUP_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / "dedup"
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder would go")
+    a, _ = permutations(16, 3, cache=blocked / "dedup")  # unwritable: computed, nothing kept
+    assert np.array_equal(a, MinHash(num_perm=16, seed=3, scheme="affine32").permutations[0].astype(np.uint32))
