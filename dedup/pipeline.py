@@ -529,7 +529,7 @@ class Deduplicator:
             found, containers = self._record(opened.pairs, checked())
             plan = Planner(self.settings, self.verifier).plan(index, batch.lo, batch.hi)
             report("apply", 0, len(batch.docs))
-            results = self._results(batch, plan)
+            results = self._results(batch, plan, opened)
             index.commit_batch(opened.first_new, opened.first_doc, batch.lo, opened.signatures, found, containers)
             index.settle()
         except BaseException:
@@ -629,7 +629,7 @@ class Deduplicator:
         return ParagraphRef(index.doc_ids[index.para_doc[gid]], index.para_index[gid],
                             index.para_start[gid], index.para_end[gid])
 
-    def _results(self, batch: _Batch, plan: Plan) -> list[DocumentResult]:
+    def _results(self, batch: _Batch, plan: Plan, opened: _Opened) -> list[DocumentResult]:
         index = self.index
         boilerplate = self._boilerplate(batch)
         remove_boilerplate = self.settings.boilerplate == BOILERPLATE_REMOVE
@@ -640,7 +640,7 @@ class Deduplicator:
                 index.removed[gid] = 1
         if self._track_clusters:
             self._remember(plan, boilerplate if remove_boilerplate else {})
-        estimates = self._estimates(plan)
+        estimates = self._estimates(plan, opened)
         results: list[DocumentResult] = []
         for doc, prep, d in zip(batch.docs, batch.prepared, batch.doc_numbers, strict=True):
             lo, hi = index.doc_range(d)
@@ -655,16 +655,24 @@ class Deduplicator:
             results.append(document_result(doc, prep, removals, found, remove_boilerplate))
         return results
 
-    def _estimates(self, plan: Plan) -> dict[int, float]:
+    def _estimates(self, plan: Plan, opened: _Opened) -> dict[int, float]:
         """MinHash Jaccard estimates of each removed paragraph and the copy it was verified
-        against, for the record."""
+        against, for the record (datasketch's estimator on full signatures, rounded)."""
         keys, para_key = self.index.keys, self.index.para_key
         # an exact copy has the same key, hence the same signature: its estimate is 1.0; other
-        # pairs are signed once however often they recur (a re-scraped stream repeats them)
+        # pairs are estimated once however often they recur (a re-scraped stream repeats them)
         different = sorted({(para_key[g], d.source.key) for g, d in plan.removed.items()
                             if para_key[g] != d.source.key})
-        estimate = dict(zip(different, pair_estimates(self.hasher, [(keys[a], keys[b]) for a, b in different]),
-                            strict=True))
+        # the batch's new keys were signed already; only keys of earlier batches are signed again
+        first, batch_signatures = opened.first_new, opened.signatures
+        earlier = sorted({k for pair in different for k in pair if k < first})
+        signed = dict(zip(earlier, self.hasher.signatures([keys[k] for k in earlier]), strict=True))
+
+        def signature(k: int) -> np.ndarray:
+            row: np.ndarray = batch_signatures[k - first] if k >= first else signed[k]
+            return row
+
+        estimate = {(a, b): round(jaccard_estimate(signature(a), signature(b)), 4) for a, b in different}
         return {g: 1.0 if para_key[g] == d.source.key else estimate[para_key[g], d.source.key]
                 for g, d in plan.removed.items()}
 
