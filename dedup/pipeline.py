@@ -67,11 +67,11 @@ GATE_SHARE = 0.5
 # Exact copies never need verification (equal keys are one key).
 LONG_KEY_CHARS = 2_500
 MAX_LONG_CANDIDATES = 8
-# Characters of input per batch. Memory holds the index plus one batch; results do not depend
-# on the batch size (tests/test_pipeline.py checks it).
-BATCH_CHARS = 1 << 25
-JOBS_BATCH_CHARS = 1 << 23  # with --jobs: three batches are in flight (see ``clean``)
-PREPARED_AHEAD = 2
+# Characters of input per batch. Memory holds the index plus one batch (three with --jobs: see
+# ``clean``); results do not depend on the batch size (tests/test_pipeline.py checks it), except
+# which partners a long key (LONG_KEY_CHARS) is ranked among, so one size serves every --jobs.
+BATCH_CHARS = 1 << 23
+PREPARED_AHEAD = 2  # with --jobs: batches being prepared while one is planned
 GATE_CHUNK = 1 << 20  # candidate pairs gated at a time
 
 
@@ -424,18 +424,15 @@ class Deduplicator:
         return Result(self.settings, results, worker.clusters())
 
     def clean(self, documents: Iterable[Document], progress: Progress | None = None,
-              batch_chars: int | None = None, jobs: int = 1) -> Iterator[DocumentResult]:
+              batch_chars: int = BATCH_CHARS, jobs: int = 1) -> Iterator[DocumentResult]:
         """Clean ``documents`` in the order given, against everything this object has seen
         before; yield one result per document, lazily, in the same order.
 
         With ``jobs > 1``, worker processes segment, fix, key and sign the documents (the
         per-document work), two batches ahead of the main process, and verify each batch's
         candidate pairs; the main process keeps the index and plans. Results are the same for
-        any number of jobs and any ``batch_chars`` (characters of documents per batch; default
-        ``BATCH_CHARS``, or ``JOBS_BATCH_CHARS`` with jobs).
+        any number of jobs.
         """
-        if batch_chars is None:
-            batch_chars = BATCH_CHARS if jobs <= 1 else JOBS_BATCH_CHARS
         if jobs <= 1:
             for batch in self._batches(documents, batch_chars):
                 prepared = [prepare(doc, self.fixer) for doc in batch]
@@ -449,8 +446,7 @@ class Deduplicator:
             # Preparation runs two batches ahead of planning, and batch k's candidate pairs go to
             # the workers before batch k+2's documents: the pool (first in, first out) verifies
             # them first, and always has documents to prepare while the main process registers
-            # or plans a batch. Two batches ahead means three are held at once, so the batches
-            # are smaller here (``JOBS_BATCH_CHARS``).
+            # or plans a batch.
             ahead: deque[tuple[list[Document], list[Future[list[Prepared]]]]] = deque()
             for _ in range(PREPARED_AHEAD):
                 self._prepare_next(pool, batches, jobs, ahead)

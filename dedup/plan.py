@@ -23,6 +23,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from dedup.index import Index
 from dedup.model import ALONE, IN_RUN
@@ -37,6 +38,13 @@ MIN_MERGE_SHARE = 0.05  # of the merged line
 # of one lets a merged line skip a paragraph the copy left out (a widget between two paragraphs).
 _MERGE_WINDOWS = ((-1, 0), (0, 1), (-2, 0), (0, 2), (-1, 0, 1), (-2, -1, 0), (0, 1, 2))
 _UNSCORED = -1.0  # not a similarity: no window of these keys was compared yet
+_REACH = 2  # the farthest any window reaches from its part, either way
+# For each window and each place of the part in the stretch ``q - 2 .. q + 2`` cut at the
+# document's ends: the window's offsets, and a getter of its members from that stretch.
+_WINDOW_GETTERS = {
+    shift: [(offsets, itemgetter(*(shift + d for d in offsets))) for offsets in _MERGE_WINDOWS]
+    for shift in range(_REACH + 1)
+}
 
 
 def is_list_item(key: str) -> bool:
@@ -176,22 +184,30 @@ class Planner:
         for part in parts:
             for q in self._candidates(index, part, gid, lo, rank):
                 d_lo, d_hi = index.doc_range(index.para_doc[q])
-                for offsets in _MERGE_WINDOWS:
-                    start, end = q + offsets[0], q + offsets[-1]
-                    if start < d_lo or end >= d_hi or (first_kept and end >= gid):
+                first, end = max(q - _REACH, d_lo), min(q + _REACH + 1, d_hi)
+                if first_kept:
+                    end = min(end, gid)  # a window must lie before the paragraph
+                if end - first < 2:
+                    continue
+                # the stretch of paragraphs around q that windows draw from, read once
+                stretch = tuple(range(first, end))
+                stretch_keys = tuple(para_key[first:end])
+                stretch_lengths = tuple(key_len[k] for k in stretch_keys)
+                for offsets, members in _WINDOW_GETTERS[q - first]:
+                    if q + offsets[0] < first or q + offsets[-1] >= end:
                         continue
-                    window = tuple(q + d for d in offsets)
+                    window: tuple[int, ...] = members(stretch)
                     if window in seen or gid in window:
                         continue
                     seen.add(window)
                     if not first_kept and any(rank(w) >= own for w in window):
                         continue
-                    window_keys = tuple(para_key[w] for w in window)
-                    lengths = [key_len[k] for k in window_keys]
+                    lengths: tuple[int, ...] = members(stretch_lengths)
                     if min(lengths) < min_part:
                         continue  # every piece must carry real text, not a stray label
                     if not self.verifier.may_match(own_len, sum(lengths) + len(lengths) - 1):
                         continue  # the joined text could not reach the threshold
+                    window_keys: tuple[int, ...] = members(stretch_keys)
                     # the score depends on the texts only: windows of the same keys (a page
                     # scraped again and again) are compared once per plan
                     score = self._window_scores.get((own_key, window_keys), _UNSCORED)
