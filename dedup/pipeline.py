@@ -43,7 +43,7 @@ from dedup.model import (
     Member,
     ParagraphRef,
 )
-from dedup.plan import Plan, Planner, is_list_item
+from dedup.plan import Plan, Planner, WindowScores, is_list_item
 from dedup.segment import LINE, Segments, segment
 from dedup.settings import BOILERPLATE_OFF, BOILERPLATE_REMOVE, KEEP_LONGEST, Settings
 from dedup.signatures import MinHasher, jaccard_estimate
@@ -406,6 +406,7 @@ class Deduplicator:
         self._notes: dict[int, Note] = {}
         self._edges: list[tuple[int, int]] = []
         self._track_clusters = clusters
+        self._window_scores: WindowScores = {}  # merged-line scores, kept across batches
 
     def new_index(self) -> Index:
         return Index(self.banding, self.settings.num_perm)
@@ -457,7 +458,7 @@ class Deduplicator:
                     checks = self._share_checks(pool, opened.pairs, jobs, report)
                     self._prepare_next(pool, batches, jobs, ahead)
                 except BaseException:
-                    self.index.rollback_batch()
+                    self._rollback()
                     raise
                 yield from self._close(opened, checks, report)
 
@@ -512,9 +513,15 @@ class Deduplicator:
             report("index", len(docs), len(docs))
             pairs = plausible_pairs(index.add_sketches(first_new, signatures), index)
         except BaseException:
-            index.rollback_batch()
+            self._rollback()
             raise
         return _Opened(batch, signatures, first_doc, first_new, pairs)
+
+    def _rollback(self) -> None:
+        """Undo the open batch in the index; key ids may then be given to other texts, so the
+        scores remembered by key ids go too."""
+        self._window_scores.clear()
+        self.index.rollback_batch()
 
     def _close(self, opened: _Opened, checked: Callable[[], list[Checked]], report: Progress) -> list[DocumentResult]:
         """Record what verification found (``checked()``, one entry per candidate pair), plan
@@ -523,13 +530,13 @@ class Deduplicator:
         batch = opened.batch
         try:
             found, containers = self._record(opened.pairs, checked())
-            plan = Planner(self.settings, self.verifier).plan(index, batch.lo, batch.hi)
+            plan = Planner(self.settings, self.verifier, self._window_scores).plan(index, batch.lo, batch.hi)
             report("apply", 0, len(batch.docs))
             results = self._results(batch, plan, opened)
             index.commit_batch(opened.first_new, opened.first_doc, batch.lo, opened.signatures, found, containers)
             index.settle()
         except BaseException:
-            index.rollback_batch()
+            self._rollback()
             raise
         return results
 

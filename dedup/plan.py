@@ -80,16 +80,25 @@ class Plan:
     in_run: frozenset[int]
 
 
-class Planner:
-    """Builds a ``Plan`` for one batch; holds no state beyond one call's inputs."""
+WindowScores = dict[tuple[int, tuple[int, ...]], float | None]  # (key, window's keys) -> near score
+WINDOW_SCORES_KEPT = 1 << 16  # window scores a planner remembers across batches (about 16 MB)
 
-    def __init__(self, settings: Settings, verifier: Verifier) -> None:
+
+class Planner:
+    """Builds a ``Plan`` for one batch. ``window_scores`` may be kept across batches by the caller:
+    a merged-line score depends on the key texts only, and a page scraped again and again asks
+    for the same windows batch after batch. It is only a cache (emptied when it reaches
+    ``WINDOW_SCORES_KEPT``), and valid as long as key ids keep their texts: a caller that rolls
+    an index back must empty it."""
+
+    def __init__(self, settings: Settings, verifier: Verifier, window_scores: WindowScores | None = None) -> None:
         self.settings = settings
         self.verifier = verifier
-        self._window_scores: dict[tuple[int, tuple[int, ...]], float | None] = {}  # per plan call
+        self._window_scores: WindowScores = {} if window_scores is None else window_scores
 
     def plan(self, index: Index, lo: int, hi: int) -> Plan:
-        self._window_scores = {}
+        if len(self._window_scores) >= WINDOW_SCORES_KEPT:
+            self._window_scores.clear()
         rank = self._ranker(index, lo, hi)
         sources: dict[int, list[Source]] = {}
         para_key, matches, containers = index.para_key, index.matches, index.containers
@@ -209,7 +218,7 @@ class Planner:
                         continue  # the joined text could not reach the threshold
                     window_keys: tuple[int, ...] = members(stretch_keys)
                     # the score depends on the texts only: windows of the same keys (a page
-                    # scraped again and again) are compared once per plan
+                    # scraped again and again) are compared once
                     score = self._window_scores.get((own_key, window_keys), _UNSCORED)
                     if score is _UNSCORED:
                         if key is None:

@@ -72,6 +72,30 @@ def test_a_failed_batch_leaves_the_index_as_it_was(tmp_path: Path, monkeypatch: 
     assert b.cleaned == f"{P2}\n"
 
 
+def test_a_failed_batch_forgets_what_it_scored_by_key_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Merged-line scores are remembered across batches by key id; a rolled-back batch gives its
+    # key ids to other texts, so its scores must go with it.
+    path = tmp_path / "index.sqlite"
+    other = "Tickets for the summer concerts go on sale at the town hall on Monday at nine o'clock."
+    dedup = opened(path)
+    list(dedup.clean([Document("a", f"{P1}\n{P2}\n")]))
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("killed half way")
+
+    with monkeypatch.context() as m:
+        m.setattr(dedup, "_results", boom)
+        with pytest.raises(RuntimeError):  # "P1 P2" as one line: a merged line, scored, then undone
+            list(dedup.clean([Document("b", f"{P1} {P2}\n")]))
+    (c,) = dedup.clean([Document("c", f"{P1} {other}\n")])  # the same key id, another text
+    fresh = opened(tmp_path / "fresh.sqlite")
+    list(fresh.clean([Document("a", f"{P1}\n{P2}\n")]))
+    (want,) = fresh.clean([Document("c", f"{P1} {other}\n")])
+    assert c.cleaned == want.cleaned == f"{P1} {other}\n"
+    (b,) = dedup.clean([Document("b", f"{P1} {P2}\n")])
+    assert b.cleaned.strip() == "" and b.edits[0].rule == "merged"
+
+
 def _worker(path: str, name: str, texts: list[str], out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     dedup = opened(Path(path))
     results = []
