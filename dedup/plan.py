@@ -94,11 +94,16 @@ class Planner:
     def __init__(self, settings: Settings, verifier: Verifier, window_scores: WindowScores | None = None) -> None:
         self.settings = settings
         self.verifier = verifier
-        self._window_scores: WindowScores = {} if window_scores is None else window_scores
+        self._kept_scores = window_scores  # None: scores are kept for one plan call only
+        self._window_scores: WindowScores = {}
 
     def plan(self, index: Index, lo: int, hi: int) -> Plan:
-        if len(self._window_scores) >= WINDOW_SCORES_KEPT:
-            self._window_scores.clear()
+        if self._kept_scores is None:
+            self._window_scores = {}  # (the Spark driver plans again once it has fetched texts)
+        else:
+            self._window_scores = self._kept_scores
+            if len(self._window_scores) >= WINDOW_SCORES_KEPT:
+                self._window_scores.clear()
         rank = self._ranker(index, lo, hi)
         sources: dict[int, list[Source]] = {}
         para_key, matches, containers = index.para_key, index.matches, index.containers
