@@ -34,6 +34,8 @@ Marks = tuple[tuple[str, str], ...]
 ALL_MARKS: Marks = tuple((chr(k), v or "") for k, v in _TRANSLATION.items() if chr(k) != "`")
 
 _WORD = re.compile(r"\w+")
+# Every ASCII character that ``\w`` does not match becomes a space (whitespace and controls too).
+_ASCII_NON_WORD_TO_SPACE = bytes(c if c < 128 and (chr(c).isalnum() or c == ord("_")) else ord(" ") for c in range(256))
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+")
 
@@ -80,7 +82,11 @@ def _fold_marks(text: str, marks: Marks) -> str:
 
 
 def words(key: str) -> list[str]:
-    """The word tokens of a key (letters and digits; punctuation is not a word)."""
+    """The word tokens of a key (letters and digits; punctuation is not a word): the runs of
+    ``\\w``. An ASCII key is split as bytes, every other character turned into a space first
+    (the same words, several times faster than the regex)."""
+    if key.isascii():
+        return key.encode("ascii").translate(_ASCII_NON_WORD_TO_SPACE).decode("ascii").split()
     return _WORD.findall(key)
 
 

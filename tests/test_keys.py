@@ -1,3 +1,8 @@
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from dedup.keys import is_number, matching_key, words
 
 
@@ -25,3 +30,15 @@ def test_key_of_blank_text_is_empty() -> None:
 def test_words_and_numbers() -> None:
     assert words("drew 1-1 on sunday; l'équipe") == ["drew", "1", "1", "on", "sunday", "l", "équipe"]
     assert is_number("32nd") and is_number("2024") and not is_number("deux")
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_ascii_words_are_the_regex_words(text: str) -> None:
+    assert words(text) == re.findall(r"\w+", text)
+
+
+def test_words_of_every_ascii_character() -> None:
+    every = "".join(map(chr, range(128)))
+    assert words(every) == re.findall(r"\w+", every)
+    assert words(every) == ["0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "_", "abcdefghijklmnopqrstuvwxyz"]
+    assert words("it's a_b\x1ftab\tend\x00") == ["it", "s", "a_b", "tab", "end"]
