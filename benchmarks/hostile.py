@@ -94,15 +94,36 @@ finally:
 """
 
 
-def run_measured(args: list[str], watch_fds: bool = False) -> tuple[float, float, int, int, int]:
-    """``dedup ARGS``: (seconds, CPU seconds, peak RSS bytes, exit code, most open descriptors seen)."""
+def tree_memory(pid: int) -> int:
+    """Bytes of memory of process ``pid`` and all its descendants (``--jobs`` workers): the sum
+    of their proportional set sizes (pages shared after fork counted once), RSS where PSS is not
+    readable."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{p}/task"):  # children of every thread
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        with contextlib.suppress(OSError, StopIteration), open(f"/proc/{p}/smaps_rollup") as fh:
+            total += int(next(line.split()[1] for line in fh if line.startswith("Pss:"))) * 1024
+            continue
+        with contextlib.suppress(OSError, StopIteration), open(f"/proc/{p}/status") as fh:
+            total += int(next(line.split()[1] for line in fh if line.startswith("VmRSS:"))) * 1024
+    return total
+
+
+def run_measured(args: list[str], watch_fds: bool = False) -> tuple[float, float, int, int, int, int]:
+    """``dedup ARGS``: (seconds, CPU seconds, peak RSS bytes of the command's process, exit code,
+    most open descriptors seen, peak memory of its process tree sampled every 0.1 s (the
+    command plus its ``--jobs`` workers: see ``tree_memory``))."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     fd, peak_path = tempfile.mkstemp()
     os.close(fd)
     cmd = [sys.executable, "-c", PEAK_WRAPPER, peak_path, *args]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    most = 0
+    most = tree = 0
     stop = threading.Event()
 
     def sample() -> None:
@@ -113,9 +134,16 @@ def run_measured(args: list[str], watch_fds: bool = False) -> tuple[float, float
                 most = max(most, len(os.listdir(fd_dir)))
             time.sleep(0.02)
 
+    def sample_tree() -> None:
+        nonlocal tree
+        while not stop.is_set():
+            tree = max(tree, tree_memory(proc.pid))
+            time.sleep(0.1)
+
     sampler = threading.Thread(target=sample, daemon=True)
     if watch_fds:
         sampler.start()
+    threading.Thread(target=sample_tree, daemon=True).start()
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)  # its CPU time is its own (unlike its max RSS)
@@ -127,7 +155,7 @@ def run_measured(args: list[str], watch_fds: bool = False) -> tuple[float, float
         sys.stderr.write(err.decode("utf-8", "replace"))
     peak = int(Path(peak_path).read_text() or 0) * 1024
     os.unlink(peak_path)
-    return seconds, cpu, peak, code, most
+    return seconds, cpu, peak, code, most, tree
 
 
 def longline(args: argparse.Namespace) -> None:
@@ -136,7 +164,7 @@ def longline(args: argparse.Namespace) -> None:
         chars = write_long_line(src, args.mb, args.kind, args.c52)
         size = src.stat().st_size
         out = Path(tmp) / "out"
-        seconds, cpu, rss, code, _ = run_measured(["clean", str(src), "-o", str(out), "-q"])
+        seconds, cpu, rss, code, _, _ = run_measured(["clean", str(src), "-o", str(out), "-q"])
         cleaned = (out / "line.txt").read_text(encoding="utf-8") if code == 0 else ""
     print(f"machine: {machine()}")
     print("| kind | MB (file) | characters | seconds | CPU seconds | peak RSS MB | RSS / file size "
@@ -161,7 +189,7 @@ def files(args: argparse.Namespace) -> None:
             (folder / f"{i:06d}.txt").write_text(f"{a}\n{rnd.choice(common)}\n{b}\n{a}\n", encoding="utf-8")
         made = time.perf_counter() - start
         cmd = ["clean", str(src), "-o", str(Path(tmp) / "out"), "--report", str(Path(tmp) / "r.jsonl"), "-q"]
-        seconds, cpu, rss, code, most = run_measured(cmd, watch_fds=True)
+        seconds, cpu, rss, code, most, _ = run_measured(cmd, watch_fds=True)
         written = sum(len(files) for _, _, files in os.walk(Path(tmp) / "out"))
     print(f"machine: {machine()} (writing the {args.n:,} input files took {made:.1f} s)")
     print("| files | seconds | CPU seconds | peak RSS MB | most open descriptors | files written | exit |")
@@ -207,14 +235,15 @@ def corpus(args: argparse.Namespace) -> None:
             results.append(run_measured(cmd))
             del chunk
         del docs
-    (_, _, base, _, _), (seconds, cpu, rss, code, _) = results
+    (_, _, base, _, _, _), (seconds, cpu, rss, code, _, tree) = results
     print(f"machine: {machine()}; corpus {args.corpus}, as {args.format}, {per} paragraphs a document")
     print("| paragraphs | MB | --jobs | seconds | CPU seconds | MB/s | peak RSS MB | baseline RSS MB "
-          "| bytes per paragraph above baseline | exit |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| bytes per paragraph above baseline | peak with workers MB (PSS) | exit |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     print(f"| {args.paragraphs:,} | {size / 1e6:.1f} | {args.jobs} | {seconds:.1f} | {cpu:.1f} "
           f"| {size / 1e6 / seconds:.2f} "
-          f"| {rss / 2**20:.0f} | {base / 2**20:.0f} | {(rss - base) / args.paragraphs:,.0f} | {code} |")
+          f"| {rss / 2**20:.0f} | {base / 2**20:.0f} | {(rss - base) / args.paragraphs:,.0f} "
+          f"| {tree / 2**20:.0f} | {code} |")
 
 
 def main() -> None:

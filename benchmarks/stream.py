@@ -62,7 +62,7 @@ def main() -> None:
     target = int(args.gb * 1e9)
     checkpoints = [target * k // 5 for k in range(1, 6)]
     fed = 0
-    samples: list[tuple[int, int]] = []  # (bytes fed, rss)
+    samples: list[tuple[int, int, float]] = []  # (bytes fed, rss, seconds)
     with tempfile.TemporaryDirectory() as tmp:
         peak_path = Path(tmp) / "peak"
         cmd = [sys.executable, "-c", PEAK_WRAPPER, str(peak_path), "clean", "-", "--jsonl", "-o",
@@ -75,7 +75,7 @@ def main() -> None:
 
         def sample() -> None:
             while not done.wait(0.5):
-                samples.append((fed, rss_of(proc.pid)))
+                samples.append((fed, rss_of(proc.pid), time.perf_counter() - start))
 
         errors: list[bytes] = []
         threading.Thread(target=sample, daemon=True).start()
@@ -103,12 +103,17 @@ def main() -> None:
     print(f"streamed {fed / 1e9:.2f} GB ({paragraphs:,} paragraphs, {passes} passes) in {seconds:.0f} s "
           f"({fed / 1e6 / seconds:.2f} MB/s), exit {code}, output {out_bytes / 1e6:.0f} MB, "
           f"peak RSS {peak / 2**20:,.0f} MB")
-    print("| fed GB | resident MB |")
-    print("|---|---|")
+    # MB/s between checkpoints: the first stretch builds the index, the later ones are repeats
+    print("| fed GB | resident MB | seconds | MB/s since the previous row |")
+    print("|---|---|---|---|")
+    last_at = last_time = 0.0
     for mark in checkpoints:
-        seen = [rss for at, rss in samples if at <= mark and rss]
+        seen = [(at, rss, t) for at, rss, t in samples if at <= mark and rss]
         if seen:
-            print(f"| {mark / 1e9:.2f} | {seen[-1] / 2**20:,.0f} |")
+            at, rss, t = seen[-1]
+            rate = (at - last_at) / 1e6 / (t - last_time) if t > last_time else 0.0
+            print(f"| {mark / 1e9:.2f} | {rss / 2**20:,.0f} | {t:.0f} | {rate:.2f} |")
+            last_at, last_time = at, t
 
 
 if __name__ == "__main__":
