@@ -42,7 +42,7 @@ _TAIL_END_TRIM = " \t>»\"')]"
 _SENTENCE_END = re.compile(r"\s*[.!?:;]")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
 MAX_TAIL_CHARS = 200
-CACHE_SIZE = 4096  # keys whose words and figures a verifier remembers
+CACHE_SIZE = 1024  # keys whose words a verifier remembers (a key's Vocab: 10-20 KB)
 MIN_TRUNCATED_SHARE = 0.3
 
 
