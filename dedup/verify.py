@@ -275,6 +275,7 @@ class Verifier:
                 continue
             head = removed[:pos]
             score = fuzz.ratio(head, kept) / 100.0
-            if score >= self.threshold and not novel_words(head, kept, vocab=self._vocab) and same_figures(head, kept):
+            if score >= self.threshold and not novel_words(head, kept, vocab=self._vocab) \
+                    and same_figures(head, kept, self._digits):
                 return score
         return None
