@@ -98,6 +98,11 @@ class Index:
 
     # -- batches (hooks for a persistent index) ------------------------------------------------
 
+    def overlaps_batches(self) -> bool:
+        """Whether the next batch may be registered before this one is decided (``--jobs``
+        does, to keep the workers busy): a persistent index writes one batch at a time."""
+        return True
+
     def begin_batch(self) -> None:
         """Called before a batch is read; a persistent index locks and catches up here."""
 
@@ -108,10 +113,11 @@ class Index:
     def rollback_batch(self) -> None:
         """Called when a batch fails; a persistent index leaves the stored index unchanged."""
 
-    def settle(self) -> None:
-        """Called when a batch is decided and written: its key texts leave the Python heap."""
+    def settle(self, end_key: int | None = None) -> None:
+        """Called when a batch is decided and written: its key texts (ids below ``end_key``, if
+        given: a batch opened since keeps its own) leave the Python heap."""
         if isinstance(self.keys, KeyTexts):
-            self.keys.settle()
+            self.keys.settle(end_key)
 
     def agreement(self, pairs: np.ndarray) -> np.ndarray:
         """Share of the 8-bit sketch values two keys agree on (a MinHash Jaccard estimate,

@@ -98,23 +98,25 @@ class KeyTexts(Sequence[str]):
 
     # -- memory ----------------------------------------------------------------------------------
 
-    def settle(self) -> None:
-        """Move the texts held in memory to the file (called when a batch is decided)."""
-        if not self._recent or self._in_memory:
+    def settle(self, end: int | None = None) -> None:
+        """Move the texts held in memory (those of ids below ``end``, if given) to the file
+        (called when a batch is decided; a batch opened after it keeps its texts at hand)."""
+        count = len(self._recent) if end is None else max(0, min(end - self._settled, len(self._recent)))
+        if not count or self._in_memory:
             return
         try:
-            self._write_recent()
+            self._write_recent(count)
         except OSError as exc:  # no usable temporary directory, or a full disk: keep them here
             self._in_memory = True
             warnings.warn(f"dedup: cannot keep key texts in a temporary file ({exc}); "
                           "keeping them in memory", RuntimeWarning, stacklevel=2)
 
-    def _write_recent(self) -> None:
+    def _write_recent(self, count: int) -> None:
         if self._file is None:
             # unlinked at once: nothing to clean up, and the space returns when the run ends
             self._file = tempfile.TemporaryFile(prefix="dedup-keys-", dir=self._directory)  # noqa: SIM115
             self._fd = self._file.fileno()
-        blobs = [t.encode(*_CODEC) for t in self._recent]
+        blobs = [t.encode(*_CODEC) for t in self._recent[:count]]
         at = end = self._offsets[-1]
         ends = array("q")
         for b in blobs:
@@ -125,8 +127,8 @@ class KeyTexts(Sequence[str]):
             written = os.pwrite(self._fd, data, at)
             data, at = data[written:], at + written
         self._offsets.extend(ends)
-        self._settled += len(self._recent)
-        self._recent = []
+        self._settled += count
+        self._recent = self._recent[count:]
 
     @property
     def settled_bytes(self) -> int:

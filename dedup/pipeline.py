@@ -376,6 +376,7 @@ class _Batch:
     doc_numbers: list[int]
     lo: int  # first paragraph id of the batch
     hi: int
+    piece_keys: frozenset[int]  # keys of pieces of over-long paragraphs (never merge containers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,8 +432,8 @@ class Deduplicator:
 
         With ``jobs > 1``, worker processes segment, fix, key and sign the documents (the
         per-document work), two batches ahead of the main process, and verify each batch's
-        candidate pairs; the main process keeps the index and plans. Results are the same for
-        any number of jobs.
+        candidate pairs; the main process keeps the index, registers each batch and plans the
+        one before it meanwhile. Results are the same for any number of jobs.
         """
         if jobs <= 1:
             for batch in self._batches(documents, batch_chars):
@@ -448,9 +449,14 @@ class Deduplicator:
             # the workers before batch k+2's documents: the pool (first in, first out) verifies
             # them first, and always has documents to prepare while the main process registers
             # or plans a batch.
+            # Batch k+1 is registered (and its pairs sent) before batch k is planned, so the
+            # workers verify while the main process plans; planning k looks only at paragraphs
+            # before k's end, which batch k+1 does not change (see ``_close``).
+            overlap = self.index.overlaps_batches()
             ahead: deque[tuple[list[Document], list[Future[list[Prepared]]]]] = deque()
             for _ in range(PREPARED_AHEAD):
                 self._prepare_next(pool, batches, jobs, ahead)
+            waiting: tuple[_Opened, Callable[[], list[Checked]]] | None = None
             while ahead:
                 docs, futures = ahead.popleft()
                 opened = self._open(docs, [p for f in futures for p in f.result()], report)
@@ -460,7 +466,14 @@ class Deduplicator:
                 except BaseException:
                     self._rollback()
                     raise
-                yield from self._close(opened, checks, report)
+                if waiting is not None:
+                    yield from self._close(*waiting, report)
+                waiting = (opened, checks)
+                if not overlap:
+                    yield from self._close(opened, checks, report)
+                    waiting = None
+            if waiting is not None:
+                yield from self._close(*waiting, report)
 
     def _prepare_next(self, pool: ProcessPoolExecutor, batches: Iterator[list[Document]], jobs: int,
                       ahead: deque[tuple[list[Document], list[Future[list[Prepared]]]]]) -> None:
@@ -529,12 +542,13 @@ class Deduplicator:
         index = self.index
         batch = opened.batch
         try:
+            index.piece_keys.update(batch.piece_keys)  # here, not when registered: see clean()
             found, containers = self._record(opened.pairs, checked())
             plan = Planner(self.settings, self.verifier, self._window_scores).plan(index, batch.lo, batch.hi)
             report("apply", 0, len(batch.docs))
             results = self._results(batch, plan, opened)
             index.commit_batch(opened.first_new, opened.first_doc, batch.lo, opened.signatures, found, containers)
-            index.settle()
+            index.settle(opened.first_new + len(opened.signatures))
         except BaseException:
             self._rollback()
             raise
@@ -574,6 +588,7 @@ class Deduplicator:
         self._first_new_key = first = len(index.keys)
         lo = index.paragraphs
         numbers: list[int] = []
+        pieces: set[int] = set()
         new_rows: list[tuple[int, int]] = []  # (document in batch, paragraph) of each new key
         for n, (doc, prep) in enumerate(zip(docs, prepared, strict=True)):
             seg = prep.segments
@@ -588,13 +603,13 @@ class Deduplicator:
             numbers.append(index.add_document(doc.id, paragraphs()))
             if seg.continued:  # pieces of an over-long paragraph: cut from one line, never lines run together
                 lo_d, _ = index.doc_range(numbers[-1])
-                index.piece_keys.update(index.para_key[lo_d + i] for i in range(len(seg))
-                                        if i in seg.continued or i + 1 in seg.continued)
+                pieces.update(index.para_key[lo_d + i] for i in range(len(seg))
+                              if i in seg.continued or i + 1 in seg.continued)
         if new_rows and all(p.signatures is not None for p in prepared):
             signatures = np.stack([prepared[n].signatures[i] for n, i in new_rows])  # type: ignore[index]
         else:
             signatures = self.hasher.signatures(index.keys[first:])
-        return _Batch(docs, prepared, numbers, lo, index.paragraphs), signatures
+        return _Batch(docs, prepared, numbers, lo, index.paragraphs, frozenset(pieces)), signatures
 
     def _check(self, pairs: np.ndarray, report: Progress) -> list[Checked]:
         """Verify candidate pairs of keys, here in the main process."""

@@ -113,6 +113,9 @@ class StoredIndex(Index):
 
     # -- batches -------------------------------------------------------------------------------
 
+    def overlaps_batches(self) -> bool:
+        return False  # each batch is one transaction, from its first key to the last
+
     def begin_batch(self) -> None:
         self._conn.execute("BEGIN IMMEDIATE")  # waits for another process's batch to commit
         try:

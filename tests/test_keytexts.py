@@ -34,6 +34,19 @@ def test_texts_read_back_the_same_before_and_after_settling() -> None:
     keys.close()
 
 
+def test_settling_up_to_a_key_keeps_the_later_ones_in_memory() -> None:
+    texts = ["one", "two", "three", "four"]
+    keys = KeyTexts(texts)
+    keys.settle(2)  # a batch decided while the next one (keys 2, 3) is already registered
+    assert keys.settled_bytes == len("onetwo") and list(keys) == texts
+    keys.settle(1)  # already in the file
+    assert keys.settled_bytes == len("onetwo")
+    keys.settle(10)
+    assert keys.settled_bytes == len("onetwothreefour") and list(keys) == texts
+    assert keys.find("three") == 2 and keys.add("five") == 4
+    keys.close()
+
+
 def test_interning_finds_each_text_and_nothing_else() -> None:
     keys = KeyTexts(["one", "two"])
     keys.settle()

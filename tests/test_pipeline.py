@@ -11,7 +11,7 @@ from dedup import Deduplicator, Document, Settings, clean_texts, pipeline
 from dedup.apply import restore
 from dedup.index import Index
 from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, gate, plausible_pairs
-from dedup.segment import MAX_PARAGRAPH_CHARS
+from dedup.segment import MAX_PARAGRAPH_CHARS, split_long
 from dedup.signatures import MinHasher
 
 P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
@@ -91,6 +91,25 @@ def test_worker_processes_give_the_same_result() -> None:
     one = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=2000)]
     two = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=2000, jobs=2)]
     assert two == one
+
+
+def test_a_batch_registered_early_does_not_change_the_one_before() -> None:
+    # With --jobs, batch k+1 is registered before batch k is planned. Batch 1 holds a merged
+    # line (a, b, then "a b"); batch 2 has the same text as the first piece of an over-long line.
+    # Pieces never become merge containers, but only from their own batch on: batch 1 must still
+    # record "a b" as a container of a and remove it as merged.
+    line = sentences(600, seed=300)
+    (start, end), *_ = split_long(line, 0, len(line))
+    merged = line[start:end]
+    cut = merged.index(". ", len(merged) // 2) + 1
+    a, b = merged[:cut], merged[cut + 1 :]
+    docs = [Document("1", f"Opening words here.\n{a}\n{b}\n{merged}\n"), Document("2", f"Intro.\n{line}\nEnd.\n")]
+    size = len(docs[0].text)  # one document per batch
+    one = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=size)]
+    two = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=size, jobs=2)]
+    assert two == one
+    assert [(e.rule, e.old.strip()) for e in one[0][1]] == [("merged", merged)]
+    assert [(e.rule, e.old.strip()) for e in one[1][1]] == [("merged", merged)]
 
 
 def test_pairs_verified_by_workers_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -42,6 +42,20 @@ def test_a_reopened_index_gives_the_same_result_as_one_run(tmp_path: Path) -> No
     assert split == one
 
 
+def test_worker_processes_write_one_batch_at_a_time(tmp_path: Path) -> None:
+    # --jobs registers the next batch before deciding the current one, except on a stored index:
+    # there each batch is one transaction, from its first key to its last.
+    docs = [Document(f"{i:02d}.txt", f"{P1 if i % 2 else P3}\n{P2} Number {i % 3}.\n") for i in range(12)]
+    size = 3 * len(docs[1].text)  # four batches of three documents (docs[1] is the shorter kind)
+    one = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=size)]
+    path = tmp_path / "i.sqlite"
+    two = [(r.cleaned, r.edits) for r in opened(path).clean(docs, batch_chars=size, jobs=2)]
+    assert two == one
+    s = stats(path)
+    assert (s["documents"], s["paragraphs"], s["batches"]) == (12, 24, 4)
+    assert s["removed_paragraphs"] == sum(len(edits) for _, edits in one) == 19
+
+
 def test_other_settings_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite"
     list(opened(path).clean([Document("a", P1)]))
