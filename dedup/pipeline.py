@@ -445,13 +445,12 @@ class Deduplicator:
                                  initargs=(os.getpid(),)) as pool:
             report = progress or _silent
             batches = self._batches(documents, batch_chars)
-            # Preparation runs two batches ahead of planning, and batch k's candidate pairs go to
-            # the workers before batch k+2's documents: the pool (first in, first out) verifies
-            # them first, and always has documents to prepare while the main process registers
-            # or plans a batch.
             # Batch k+1 is registered (and its pairs sent) before batch k is planned, so the
-            # workers verify while the main process plans; planning k looks only at paragraphs
-            # before k's end, which batch k+1 does not change (see ``_close``).
+            # workers verify k+1 and prepare k+2 while the main process plans k; planning k
+            # looks only at paragraphs before k's end, which batch k+1 does not change (see
+            # ``_close``). The pool is first in, first out, and always has work queued. Batch k's
+            # results come once batch k+2 has been read, as before the overlap (a slow stream
+            # waits no longer for them). A stored index decides each batch before the next.
             overlap = self.index.overlaps_batches()
             ahead: deque[tuple[list[Document], list[Future[list[Prepared]]]]] = deque()
             for _ in range(PREPARED_AHEAD):
@@ -462,16 +461,22 @@ class Deduplicator:
                 opened = self._open(docs, [p for f in futures for p in f.result()], report)
                 try:
                     checks = self._share_checks(pool, opened.pairs, jobs, report)
+                    if not overlap:
+                        self._prepare_next(pool, batches, jobs, ahead)
+                except BaseException:
+                    self._rollback()
+                    raise
+                if not overlap:
+                    yield from self._close(opened, checks, report)
+                    continue
+                if waiting is not None:
+                    yield from self._close(*waiting, report)
+                waiting = (opened, checks)
+                try:
                     self._prepare_next(pool, batches, jobs, ahead)
                 except BaseException:
                     self._rollback()
                     raise
-                if waiting is not None:
-                    yield from self._close(*waiting, report)
-                waiting = (opened, checks)
-                if not overlap:
-                    yield from self._close(opened, checks, report)
-                    waiting = None
             if waiting is not None:
                 yield from self._close(*waiting, report)
 

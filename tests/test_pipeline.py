@@ -2,6 +2,7 @@
 
 import random
 from collections import Counter
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -91,6 +92,25 @@ def test_worker_processes_give_the_same_result() -> None:
     one = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=2000)]
     two = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=2000, jobs=2)]
     assert two == one
+
+
+@pytest.mark.parametrize(("jobs", "read_first"), [(1, 1), (2, 3)])
+def test_results_come_while_the_input_is_still_being_read(jobs: int, read_first: int) -> None:
+    # A stream (stdin, a pipe) gets each batch's results early: one job after that batch, more
+    # jobs once two more batches are read (they are prepared meanwhile), never at the end.
+    read: list[int] = []
+
+    def documents() -> Iterator[Document]:
+        for i in range(6):
+            read.append(i)
+            yield Document(f"{i}", f"{P1 if i % 2 else P2}\nLine {i} of a stream.\n{P3}\n")
+
+    seen: list[tuple[str, int]] = []
+    for r in Deduplicator().clean(documents(), batch_chars=100, jobs=jobs):  # one document a batch
+        seen.append((r.document.id, len(read)))
+    assert [doc for doc, _ in seen] == ["0", "1", "2", "3", "4", "5"]
+    assert seen[0][1] == read_first
+    assert [n for _, n in seen] == [min(6, read_first + k) for k in range(6)]
 
 
 def test_a_batch_registered_early_does_not_change_the_one_before() -> None:
