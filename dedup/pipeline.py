@@ -461,22 +461,20 @@ class Deduplicator:
                 opened = self._open(docs, [p for f in futures for p in f.result()], report)
                 try:
                     checks = self._share_checks(pool, opened.pairs, jobs, report)
-                    if not overlap:
-                        self._prepare_next(pool, batches, jobs, ahead)
                 except BaseException:
                     self._rollback()
                     raise
-                if not overlap:
-                    yield from self._close(opened, checks, report)
-                    continue
-                if waiting is not None:
-                    yield from self._close(*waiting, report)
-                waiting = (opened, checks)
+                if overlap:
+                    if waiting is not None:
+                        yield from self._close(*waiting, report)
+                    waiting = (opened, checks)
                 try:
                     self._prepare_next(pool, batches, jobs, ahead)
                 except BaseException:
                     self._rollback()
                     raise
+                if not overlap:
+                    yield from self._close(opened, checks, report)
             if waiting is not None:
                 yield from self._close(*waiting, report)
 
