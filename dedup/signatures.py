@@ -11,12 +11,14 @@ shingle. ``tests/test_signatures.py`` checks the values against ``datasketch.Min
 from __future__ import annotations
 
 import contextlib
+import io
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from dedup.writers import write_atomic
 
 EMPTY_VALUE = np.uint32(0xFFFFFFFF)  # datasketch's value for a permutation that saw no shingle
 SCHEME = "affine32"
@@ -74,17 +76,10 @@ def permutations(num_perm: int, seed: int, cache: Path | None = None) -> tuple[n
     a = np.ascontiguousarray(perms[0], dtype=np.uint32)
     b = np.ascontiguousarray(perms[1], dtype=np.uint32)
     if path is not None:
-        with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".permutations-", suffix=".npy")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    np.save(f, np.stack([a, b]), allow_pickle=False)
-                os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+        data = io.BytesIO()
+        np.save(data, np.stack([a, b]), allow_pickle=False)
+        with contextlib.suppress(OSError):  # a concurrent reader sees the old file or the new
+            write_atomic(path, data.getvalue(), durable=False)
     return a, b
 
 
