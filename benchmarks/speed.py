@@ -14,7 +14,9 @@ its ``--jobs`` workers, sampled every 0.1 s):
   cleaned file and the report (``--jobs`` 1 and 2);
 - the same on the same text as records: one JSON Lines file and one Parquet file holding one
   record per file of the folder (``--jsonl``, ``--parquet``; written back as records);
-- dedup signatures only (MinHasher on the matching keys), to compare with the sketch-only peers;
+- dedup signatures only (MinHasher on the matching keys), to compare with the sketch-only peers:
+  as dedup runs them (numpy, then the compiled loop once 4M characters are signed, its loading
+  included) and with numpy only;
 - datasketch as documented: a MinHash per paragraph fed shingle by shingle, MinHashLSH
   query + insert (on a sample: it is slow);
 - datasketch's fastest documented path: ``MinHash.bulk`` with an xxhash hash function,
@@ -84,13 +86,13 @@ def method_dedup(folder: Path, jobs: int, fmt: str = "folder") -> dict[str, Any]
     return {"seconds": seconds, "rss_kib": peak // 1024, "tree_kib": tree // 1024}
 
 
-def method_dedup_signatures(folder: Path) -> dict[str, Any]:
+def method_dedup_signatures(folder: Path, compiled: bool | None = None) -> dict[str, Any]:
     from dedup.keys import matching_key
     from dedup.signatures import MinHasher
 
     paras = _paragraphs(folder)
     t = time.perf_counter()
-    MinHasher(NUM_PERM, 1, NGRAM).signatures([matching_key(p) for p in paras])
+    MinHasher(NUM_PERM, 1, NGRAM, compiled=compiled).signatures([matching_key(p) for p in paras])
     return {"seconds": time.perf_counter() - t}
 
 
@@ -163,6 +165,8 @@ def _child(args: argparse.Namespace) -> None:
         result = method_dedup(folder, args.job_count, name[6:])
     elif name == "dedup-signatures":
         result = method_dedup_signatures(folder)
+    elif name == "dedup-signatures-numpy":
+        result = method_dedup_signatures(folder, compiled=False)
     elif name == "datasketch-naive":
         result = method_datasketch_naive(folder, args.sample_bytes)
     elif name == "datasketch-fast":
@@ -277,6 +281,7 @@ def main() -> None:
                 sample = int(args.sample_mb * 1e6)
                 for method, scope, needs_sample in (
                         ("dedup-signatures", "signatures", False),
+                        ("dedup-signatures-numpy", "signatures, numpy only", False),
                         ("datasketch-naive", "signatures + LSH", True),
                         ("datasketch-fast", "signatures + LSH", True),
                         ("rensa", "signatures", False),

@@ -15,10 +15,14 @@ import io
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dedup.writers import write_atomic
+
+if TYPE_CHECKING:
+    from dedup.compiled import Kernel
 
 EMPTY_VALUE = np.uint32(0xFFFFFFFF)  # datasketch's value for a permutation that saw no shingle
 SCHEME = "affine32"
@@ -46,6 +50,10 @@ _FOLD = np.uint64(0x9E3779B97F4A7C15)
 HASH_VERSION = "poly64-fold32-nulpad-v2"
 _BATCH_CHARS = 1 << 20  # characters of keys hashed per numpy batch
 _BLOCK = 8192  # shingles permuted per block: num_perm x _BLOCK uint32 values fit in the CPU cache
+# Characters a MinHasher signs with numpy before it loads the compiled loop (dedup.compiled):
+# loading numba costs about 0.3-0.5 s, what numpy takes for ~5M characters, so small runs never
+# pay it. Both give the same values (tests/test_signatures.py), so results never depend on it.
+COMPILED_AFTER_CHARS = 1 << 22
 
 
 def permutations(num_perm: int, seed: int, cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +132,10 @@ class MinHasher:
     datasketch's empty signature (all ``0xFFFFFFFF``).
     """
 
-    def __init__(self, num_perm: int = 128, seed: int = 1, ngram: int = 5) -> None:
+    def __init__(self, num_perm: int = 128, seed: int = 1, ngram: int = 5, compiled: bool | None = None) -> None:
+        """``compiled``: True signs with the compiled loop from the first key (numpy when numba
+        cannot be imported), False never, None (default) once ``COMPILED_AFTER_CHARS`` have been
+        signed."""
         if num_perm < 1:
             raise ValueError("num_perm must be at least 1")
         if not 1 <= ngram <= len(_MULTIPLIERS):
@@ -134,6 +145,30 @@ class MinHasher:
         self.ngram = ngram
         self._a, self._b = permutations(num_perm, seed)
         self._pad = "\0" * (ngram - 1)
+        self._multipliers = np.ascontiguousarray(_MULTIPLIERS[:ngram])
+        self.compiled = compiled
+        self._signed_chars = 0
+        self._kernel: Kernel | None = None
+        self._kernel_tried = False
+
+    def __getstate__(self) -> dict[str, object]:
+        # sent to worker processes and Spark executors: the compiled function is loaded there
+        state = dict(self.__dict__)
+        state["_kernel"], state["_kernel_tried"] = None, False
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
+    def _compiled_kernel(self, chars: int) -> Kernel | None:
+        """The compiled loop when this call should use it (see ``compiled``), else None."""
+        self._signed_chars += chars
+        if self.compiled is False or (self.compiled is None and self._signed_chars <= COMPILED_AFTER_CHARS):
+            return None
+        if not self._kernel_tried:
+            self._kernel_tried = True
+            self._kernel = load_kernel()
+        return self._kernel
 
     def _window_hashes(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Hashes of every window of the keys joined with NUL padding, and each key's start.
@@ -169,8 +204,18 @@ class MinHasher:
         """A ``(len(keys), num_perm)`` uint32 matrix of MinHash values."""
         sig = np.full((len(keys), self.num_perm), EMPTY_VALUE, dtype=np.uint32)
         rows = np.fromiter((i for i, k in enumerate(keys) if k), dtype=np.int64)
-        for lo, hi in _batches([keys[i] for i in rows]):
+        for lo, hi, chars in _batches([keys[i] for i in rows]):
             batch = [keys[i] for i in rows[lo:hi]]
+            run = self._compiled_kernel(chars)
+            if run is not None:
+                lengths = np.fromiter((len(k) for k in batch), dtype=np.int64, count=len(batch))
+                starts = np.zeros(len(batch), dtype=np.int64)
+                np.cumsum(lengths[:-1] + (self.ngram - 1), out=starts[1:])
+                out = np.empty((len(batch), self.num_perm), dtype=np.uint32)
+                run(_code_points(self._pad.join(batch) + self._pad), starts, lengths, self._multipliers,
+                    self._a, self._b, out)
+                sig[rows[lo:hi]] = out
+                continue
             hashes, starts = self._window_hashes(batch)
             lengths = np.fromiter((len(k) for k in batch), dtype=np.int64, count=len(batch))
             sig[rows[lo:hi]] = self._minima(_fmix32(hashes), starts, starts + lengths)
@@ -209,16 +254,27 @@ class MinHasher:
         return out
 
 
-def _batches(keys: Sequence[str]) -> Iterator[tuple[int, int]]:
-    """Index ranges of ``keys`` holding about ``_BATCH_CHARS`` characters each."""
+def _batches(keys: Sequence[str]) -> Iterator[tuple[int, int, int]]:
+    """Index ranges of ``keys`` holding about ``_BATCH_CHARS`` characters each, with their
+    character counts."""
     lo, size = 0, 0
     for i, k in enumerate(keys):
         size += len(k)
         if size >= _BATCH_CHARS:
-            yield lo, i + 1
+            yield lo, i + 1, size
             lo, size = i + 1, 0
     if lo < len(keys):
-        yield lo, len(keys)
+        yield lo, len(keys), size
+
+
+def load_kernel() -> Kernel | None:
+    """The compiled signature loop (``dedup.compiled``), or None when numba cannot be imported
+    (then numpy signs everything, with the same values)."""
+    try:
+        from dedup.compiled import kernel
+    except ImportError:
+        return None
+    return kernel()
 
 
 def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,4 +1,5 @@
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,8 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.signatures import EMPTY_VALUE, MinHasher, cache_dir, jaccard_estimate, permutations
+from dedup import signatures
+from dedup.signatures import EMPTY_VALUE, MinHasher, cache_dir, jaccard_estimate, load_kernel, permutations
 
 
 def datasketch_signature(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
@@ -18,10 +20,12 @@ def datasketch_signature(hashes: np.ndarray, num_perm: int, seed: int) -> np.nda
     return np.asarray(m.hashvalues)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 7), (256, 42)])
-def test_signatures_equal_datasketch_minhash(num_perm: int, seed: int) -> None:
-    keys = ["the same paragraph, scraped twice", "x", "", "ab", "a longer one " * 50, "été « ça » 10 000"]
-    hasher = MinHasher(num_perm=num_perm, seed=seed, ngram=5)
+def test_signatures_equal_datasketch_minhash(num_perm: int, seed: int, compiled: bool) -> None:
+    keys = ["the same paragraph, scraped twice", "x", "", "ab", "a longer one " * 50, "été « ça » 10 000",
+            "emoji \U0001f600 and \ud800 a lone surrogate"]
+    hasher = MinHasher(num_perm=num_perm, seed=seed, ngram=5, compiled=compiled)
     sig = hasher.signatures(keys)
     hashes, offsets = hasher.shingle_hashes(keys)
     assert sig.dtype == np.uint32 and sig.shape == (len(keys), num_perm)
@@ -44,6 +48,48 @@ def test_signatures_equal_datasketch_on_random_keys(keys: list[str]) -> None:
         own = hashes[offsets[i] : offsets[i + 1]]
         if len(own):
             assert np.array_equal(sig[i], datasketch_signature(own, 32, 3))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=60), min_size=1, max_size=12), st.integers(1, 12),
+       st.sampled_from([1, 3, 128]))
+def test_the_compiled_loop_gives_the_numpy_values(keys: list[str], ngram: int, num_perm: int) -> None:
+    compiled = MinHasher(num_perm=num_perm, seed=5, ngram=ngram, compiled=True)
+    assert np.array_equal(compiled.signatures(keys), MinHasher(num_perm, 5, ngram, compiled=False).signatures(keys))
+
+
+def test_the_compiled_loop_is_loaded_only_after_enough_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(signatures, "COMPILED_AFTER_CHARS", 1000)
+    keys = [f"paragraph {i} of a long enough page" for i in range(60)]  # 36 characters each
+    hasher = MinHasher()
+    def kernel_of(h: MinHasher) -> object:
+        return h._kernel
+
+    first = hasher.signatures(keys[:20])  # 720 characters: numpy
+    assert kernel_of(hasher) is None and not hasher._kernel_tried
+    second = hasher.signatures(keys[20:])  # 2,160 in all: the compiled loop from here on
+    assert kernel_of(hasher) is load_kernel() is not None
+    plain = MinHasher(compiled=False)
+    assert np.array_equal(np.vstack([first, second]), plain.signatures(keys))
+    again = pickle.loads(pickle.dumps(hasher))  # as sent to a worker: loads its own
+    assert kernel_of(again) is None and not again._kernel_tried
+    assert np.array_equal(again.signatures(keys), plain.signatures(keys))
+
+
+def test_a_small_run_never_imports_numba_and_numpy_serves_without_it(tmp_path: Path) -> None:
+    code = ("import sys; from dedup.signatures import MinHasher; sig = MinHasher().signatures(['some text']); "
+            "print(int('numba' in sys.modules), sig[0, :3].tolist())")
+    env = {**os.environ, "DEDUP_CACHE_DIR": str(tmp_path)}
+    small = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert small.split(" ", 1)[0] == "0"
+    # numba missing: asked for the compiled loop, the hasher signs with numpy, the same values
+    without = ("import sys; sys.modules['numba'] = None; from dedup.signatures import MinHasher, load_kernel; "
+               "sig = MinHasher(compiled=True).signatures(['some text']); print(int(load_kernel() is None), "
+               "sig[0, :3].tolist())")
+    missing = subprocess.run([sys.executable, "-c", without], env=env, capture_output=True, text=True,
+                             check=True).stdout
+    assert missing.split(" ", 1)[0] == "1"
+    assert missing.split(" ", 1)[1] == small.split(" ", 1)[1]
 
 
 def test_shingle_counts_and_short_keys() -> None:
