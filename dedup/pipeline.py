@@ -687,7 +687,7 @@ class Deduplicator:
         # the batch's new keys were signed already; only keys of earlier batches are signed again
         first, batch_signatures = opened.first_new, opened.signatures
         earlier = sorted({k for pair in different for k in pair if k < first})
-        signed = dict(zip(earlier, self.hasher.signatures([keys[k] for k in earlier]), strict=True))
+        signed = dict(zip(earlier, self.hasher.signatures([keys[k] for k in earlier], bulk=False), strict=True))
 
         def signature(k: int) -> np.ndarray:
             row: np.ndarray = batch_signatures[k - first] if k >= first else signed[k]

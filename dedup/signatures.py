@@ -160,8 +160,11 @@ class MinHasher:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
 
-    def _compiled_kernel(self, chars: int) -> Kernel | None:
-        """The compiled loop when this call should use it (see ``compiled``), else None."""
+    def _compiled_kernel(self, chars: int, bulk: bool) -> Kernel | None:
+        """The compiled loop when this call should use it (see ``compiled`` and ``signatures``),
+        else None."""
+        if self.compiled is None and not bulk:
+            return self._kernel
         self._signed_chars += chars
         if self.compiled is False or (self.compiled is None and self._signed_chars <= COMPILED_AFTER_CHARS):
             return None
@@ -200,13 +203,17 @@ class MinHasher:
         picked = np.concatenate([hashes[s : s + n] for s, n in zip(starts, lengths, strict=True)])
         return picked.astype(np.uint32), offsets
 
-    def signatures(self, keys: Sequence[str]) -> np.ndarray:
-        """A ``(len(keys), num_perm)`` uint32 matrix of MinHash values."""
+    def signatures(self, keys: Sequence[str], bulk: bool = True) -> np.ndarray:
+        """A ``(len(keys), num_perm)`` uint32 matrix of MinHash values.
+
+        ``bulk=False`` marks a side job (the record's estimates, which with ``--jobs`` are all the
+        main process signs): it uses the compiled loop if it is loaded already, but never counts
+        towards loading it (loading costs more than such a job takes with numpy)."""
         sig = np.full((len(keys), self.num_perm), EMPTY_VALUE, dtype=np.uint32)
         rows = np.fromiter((i for i, k in enumerate(keys) if k), dtype=np.int64)
         for lo, hi, chars in _batches([keys[i] for i in rows]):
             batch = [keys[i] for i in rows[lo:hi]]
-            run = self._compiled_kernel(chars)
+            run = self._compiled_kernel(chars, bulk)
             if run is not None:
                 lengths = np.fromiter((len(k) for k in batch), dtype=np.int64, count=len(batch))
                 starts = np.zeros(len(batch), dtype=np.int64)
@@ -268,13 +275,19 @@ def _batches(keys: Sequence[str]) -> Iterator[tuple[int, int, int]]:
 
 
 def load_kernel() -> Kernel | None:
-    """The compiled signature loop (``dedup.compiled``), or None when numba cannot be imported
-    (then numpy signs everything, with the same values)."""
+    """The compiled signature loop (``dedup.compiled``), compiled or loaded from numba's cache
+    now, on one tiny key; None when numba cannot be imported or fails on this machine (then
+    numpy signs everything, with the same values)."""
     try:
         from dedup.compiled import kernel
-    except ImportError:
+
+        run = kernel()
+        out = np.empty((1, 1), dtype=np.uint32)
+        run(np.zeros(5, dtype=np.uint32), np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64),
+            np.ascontiguousarray(_MULTIPLIERS[:5]), np.ones(1, dtype=np.uint32), np.zeros(1, dtype=np.uint32), out)
+    except Exception:  # any failure to build the fast path leaves the numpy one
         return None
-    return kernel()
+    return run
 
 
 def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:

@@ -65,11 +65,14 @@ def test_the_compiled_loop_is_loaded_only_after_enough_text(monkeypatch: pytest.
     def kernel_of(h: MinHasher) -> object:
         return h._kernel
 
+    side = hasher.signatures(keys * 2, bulk=False)  # a side job never counts towards loading it
     first = hasher.signatures(keys[:20])  # 720 characters: numpy
     assert kernel_of(hasher) is None and not hasher._kernel_tried
     second = hasher.signatures(keys[20:])  # 2,160 in all: the compiled loop from here on
     assert kernel_of(hasher) is load_kernel() is not None
     plain = MinHasher(compiled=False)
+    assert np.array_equal(side, plain.signatures(keys * 2))
+    assert np.array_equal(hasher.signatures(keys, bulk=False), plain.signatures(keys))  # loaded: used
     assert np.array_equal(np.vstack([first, second]), plain.signatures(keys))
     again = pickle.loads(pickle.dumps(hasher))  # as sent to a worker: loads its own
     assert kernel_of(again) is None and not again._kernel_tried
