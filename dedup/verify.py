@@ -38,6 +38,7 @@ _ELLIPSIS = re.compile(r"\s*(?:\.{2,}|…|\[\s*(?:\.{2,}|…)\s*\]|\(\s*(?:\.{2,
 # A link tail: a label of one to four words, a separator, then a headline that does not end a
 # sentence ("Read more: …", "Lire aussi : …", "Mehr zum Thema: …", "Related: …").
 _TAIL_LABEL = re.compile(r"^\w[\w']*(?: \w[\w']*){0,3} ?[:|>»-]+ ?\S")
+_DIGIT = re.compile(r"\d")  # what makes a word a figure (keys.is_number)
 _TAIL_END_TRIM = " \t>»\"')]"
 _SENTENCE_END = re.compile(r"\s*[.!?:;]")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
@@ -71,7 +72,8 @@ class Vocab:
         self.set = frozenset(self.words)
         self._joined: frozenset[str] | None = None
         self._choices: list[str] | None = None
-        self._figures: list[str] | None = None
+        # most keys hold no digit at all: one scan of the text instead of a test per word
+        self._figures: list[str] | None = None if _DIGIT.search(key) else []
 
     @property
     def figures(self) -> list[str]:
@@ -105,8 +107,10 @@ class Vocab:
 
 
 def novel_words(removed: str, kept: str, partial_last: bool = False,
-                vocab: Callable[[str], Vocab] = Vocab) -> list[str]:
-    """Words of ``removed`` that ``kept`` does not contain.
+                vocab: Callable[[str], Vocab] = Vocab, limit: int | None = None) -> list[str]:
+    """Words of ``removed`` that ``kept`` does not contain (the first ``limit`` of them, when
+    given: callers that only need to know whether there are none, or more than one, stop there
+    and skip the typo lookups of the rest).
 
     Tolerated: a typo of a kept word (one edit, a swap of two neighbouring letters included, for
     words of four to six letters; two beyond; only a swap for three-letter words; never in
@@ -127,6 +131,8 @@ def novel_words(removed: str, kept: str, partial_last: bool = False,
         w = removed_words[i]
         if is_number(w):
             novel.append(w)
+            if len(novel) == limit:
+                break
             continue
         if i < last and w + removed_words[i + 1] in kept_set:
             continue
@@ -141,6 +147,8 @@ def novel_words(removed: str, kept: str, partial_last: bool = False,
         if len(w) >= 4 and kept_vocab.typo_of(w):
             continue
         novel.append(w)
+        if len(novel) == limit:
+            break
     return novel
 
 
@@ -156,7 +164,7 @@ def content_preserved(removed: str, kept: str, vocab: Callable[[str], Vocab] = V
     this refuses because the word counts then match)."""
     if not same_figures(removed, kept, digits):
         return False
-    novel = novel_words(removed, kept, vocab=vocab)
+    novel = novel_words(removed, kept, vocab=vocab, limit=2)  # two new words already fail
     if not novel:
         return True
     return len(novel) == 1 and len(vocab(removed).words) == len(vocab(kept).words) + 1
@@ -256,7 +264,7 @@ class Verifier:
         if not marked and (_SENTENCE_END.match(kept, len(head)) or _ENDS_SENTENCE.search(head)):
             return None  # whole sentences said again (a title, a lead), not a cut-short copy
         score = fuzz.ratio(head, kept[: len(head)], score_cutoff=self._cutoff) / 100.0
-        if not score or novel_words(head, kept[: len(head) + 16], partial_last=True, vocab=self._vocab):
+        if not score or novel_words(head, kept[: len(head) + 16], partial_last=True, vocab=self._vocab, limit=1):
             return None
         return score
 
@@ -275,7 +283,7 @@ class Verifier:
                 continue
             head = removed[:pos]
             score = fuzz.ratio(head, kept) / 100.0
-            if score >= self.threshold and not novel_words(head, kept, vocab=self._vocab) \
+            if score >= self.threshold and not novel_words(head, kept, vocab=self._vocab, limit=1) \
                     and same_figures(head, kept, self._digits):
                 return score
         return None

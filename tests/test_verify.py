@@ -1,6 +1,8 @@
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
 from dedup.keys import figures, matching_key
@@ -121,6 +123,21 @@ def test_vocab_figures_are_the_keys_figures() -> None:
     for text in texts:
         assert Vocab(text).figures == figures(text)
     assert Vocab("a 12 b x2 c 3d4 e_5").figures == ["12", "x2", "3d4", "e_5"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab1٣²_ -,.x\u00e9"), max_size=30))
+def test_vocab_figures_are_the_keys_figures_on_any_text(text: str) -> None:
+    assert Vocab(text).figures == figures(text)
+
+
+def test_novel_words_stop_at_the_limit_asked() -> None:
+    removed, kept = "alpha bravo 12 charlie delta echo", "alpha foxtrot"
+    every = novel_words(removed, kept)
+    assert every == ["bravo", "12", "charlie", "delta", "echo"]
+    for limit in (1, 2, 3):
+        assert novel_words(removed, kept, limit=limit) == every[:limit]
+    assert novel_words("alpha", kept, limit=1) == []
 
 
 def test_a_typo_of_a_figure_is_not_a_typo_of_a_word() -> None:
