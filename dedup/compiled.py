@@ -55,11 +55,32 @@ def _signatures(cps: np.ndarray, starts: np.ndarray, lengths: np.ndarray, multip
             out[k, p] = low
 
 
+@njit(cache=True, nogil=True, boundscheck=False)
+def _agreement(sketch: np.ndarray, pairs: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    # numpy's ``(sketch[a] == sketch[b]).mean(axis=1)`` gathers two rows per pair into new arrays
+    # and averages in float64; counting in place is an order of magnitude faster, same values
+    width = sketch.shape[1]
+    for k in range(pairs.shape[0]):
+        a, b = pairs[k, 0], pairs[k, 1]
+        same = 0
+        for p in range(width):
+            same += sketch[a, p] == sketch[b, p]
+        out[k] = same / width
+
+
 Kernel = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+Agreement = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
 
 def kernel() -> Kernel:
     """The compiled signature loop: ``(code points, key starts, key lengths, shingle multipliers,
     a, b, out)``; fills ``out`` (keys x permutations, uint32)."""
     found: Kernel = _signatures
+    return found
+
+
+def agreement() -> Agreement:
+    """The compiled sketch agreement: ``(sketch rows (uint8), pairs (n x 2 int64), out)``; fills
+    ``out`` (float64) with the share of equal bytes of each pair's rows (``Index.agreement``)."""
+    found: Agreement = _agreement
     return found

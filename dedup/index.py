@@ -13,12 +13,16 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dedup.keytexts import KeyTexts
 from dedup.lsh import Banding, BandTable, band_values
 from dedup.verify import KeyMatch
+
+if TYPE_CHECKING:
+    from dedup.compiled import Agreement
 
 
 @dataclass
@@ -119,9 +123,14 @@ class Index:
         if isinstance(self.keys, KeyTexts):
             self.keys.settle(end_key)
 
-    def agreement(self, pairs: np.ndarray) -> np.ndarray:
+    def agreement(self, pairs: np.ndarray, count: Agreement | None = None) -> np.ndarray:
         """Share of the 8-bit sketch values two keys agree on (a MinHash Jaccard estimate,
-        biased up by at most 1/256): used only to skip hopeless candidates."""
+        biased up by at most 1/256): used only to skip hopeless candidates. ``count``: the
+        compiled equivalent (``signatures.load_agreement``), same values."""
+        if count is not None:
+            out = np.empty(len(pairs))
+            count(self._sketch, np.ascontiguousarray(pairs, dtype=np.int64), out)
+            return out
         return (self._sketch[pairs[:, 0]] == self._sketch[pairs[:, 1]]).mean(axis=1)  # type: ignore[no-any-return]
 
     def add_matches(self, found: list[KeyMatch]) -> None:

