@@ -77,6 +77,9 @@ MAX_LONG_CANDIDATES = 8
 BATCH_CHARS = 1 << 23
 PREPARED_AHEAD = 2  # with --jobs: batches being prepared while one is planned
 GATE_CHUNK = 1 << 20  # candidate pairs gated at a time
+# Candidate pairs gated with numpy before the gate loads the compiled code by itself (the main
+# process with --jobs, which does not sign): numpy takes about 0.25 us a pair, loading 0.5-1 s.
+COMPILED_GATE_AFTER_PAIRS = 1 << 22
 
 
 def plausible_pairs(pairs: np.ndarray, index: Index, chunk: int = GATE_CHUNK,
@@ -412,6 +415,7 @@ class Deduplicator:
         self._notes: dict[int, Note] = {}
         self._edges: list[tuple[int, int]] = []
         self._agreement: Agreement | None = None  # the compiled gate, once loaded
+        self._gated = 0  # candidate pairs gated so far
         self._track_clusters = clusters
         self._window_scores: WindowScores = {}  # merged-line scores, kept across batches
 
@@ -533,17 +537,19 @@ class Deduplicator:
             batch, signatures = self._register(docs, prepared)
             first_new = self._first_new_key
             report("index", len(docs), len(docs))
-            pairs = plausible_pairs(index.add_sketches(first_new, signatures), index, count=self._compiled_agreement())
+            candidates = index.add_sketches(first_new, signatures)
+            pairs = plausible_pairs(candidates, index, count=self._compiled_agreement(len(candidates)))
         except BaseException:
             self._rollback()
             raise
         return _Opened(batch, signatures, first_doc, first_new, pairs)
 
-    def _compiled_agreement(self) -> Agreement | None:
-        """The compiled sketch agreement for the gate, once the hasher has loaded the compiled
-        code (a big input); never loaded for the gate alone (with ``--jobs`` the main process
-        does not sign, and loading would cost it more than the gate takes)."""
-        if self._agreement is None and self.hasher.compiled_loaded:
+    def _compiled_agreement(self, pairs: int) -> Agreement | None:
+        """The compiled sketch agreement for the gate of ``pairs`` candidates: once the hasher
+        has loaded the compiled code (a big input), or once the gate has seen
+        ``COMPILED_GATE_AFTER_PAIRS`` (with ``--jobs`` the main process does not sign)."""
+        self._gated += pairs
+        if self._agreement is None and (self.hasher.compiled_loaded or self._gated > COMPILED_GATE_AFTER_PAIRS):
             self._agreement = load_agreement()
         return self._agreement
 

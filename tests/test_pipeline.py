@@ -207,14 +207,16 @@ def test_the_compiled_gate_gives_the_numpy_agreement_and_pairs() -> None:
     assert plausible_pairs(pairs, index, chunk=9, count=count).tolist() == plausible_pairs(pairs, index).tolist()
 
 
-def test_the_gate_is_compiled_only_once_the_hasher_signs_compiled() -> None:
+def test_the_gate_is_compiled_once_the_hasher_signs_compiled_or_after_many_pairs() -> None:
     docs = [Document(f"{i:03d}", f"{P1 if i % 3 else P2}\nSentence {i} of the report.\n{P3}\n") for i in range(9)]
     plain = Deduplicator()
-    assert plain._compiled_agreement() is None  # a small input: nothing compiled is loaded for the gate
+    assert plain._compiled_agreement(0) is None  # a small input: nothing compiled is loaded for the gate
     fast = Deduplicator()
     fast.hasher.compiled = True
     assert [(r.cleaned, r.edits) for r in fast.clean(docs)] == [(r.cleaned, r.edits) for r in plain.clean(docs)]
-    assert plain._compiled_agreement() is None and fast._compiled_agreement() is load_agreement() is not None
+    assert plain._compiled_agreement(0) is None and fast._compiled_agreement(0) is load_agreement() is not None
+    # many candidates gated (the main process with --jobs, which signs nothing): loaded for the gate
+    assert plain._compiled_agreement(pipeline.COMPILED_GATE_AFTER_PAIRS + 1) is load_agreement()
 
 
 def test_without_cluster_bookkeeping_the_results_are_the_same() -> None:
