@@ -15,7 +15,7 @@ its ``--jobs`` workers, sampled every 0.1 s):
 - the same on the same text as records: one JSON Lines file and one Parquet file holding one
   record per file of the folder (``--jsonl``, ``--parquet``; written back as records);
 - dedup signatures only (MinHasher on the matching keys), to compare with the sketch-only peers:
-  as dedup runs them (numpy, then the compiled loop once 4M characters are signed, its loading
+  as dedup runs them (numpy, then the compiled loop once 16M characters are signed, its loading
   included) and with numpy only;
 - datasketch as documented: a MinHash per paragraph fed shingle by shingle, MinHashLSH
   query + insert (on a sample: it is slow);

@@ -3,11 +3,13 @@
 numpy builds a ``num_perm x shingles`` array, adds to it, then reduces it: three passes over
 memory per block. Compiled, each key's shingle hashes are computed once into a small buffer and
 every permutation is one pass of multiply, add and minimum over it, which the compiler turns into
-SIMD code: about 2.5x the numpy path on the same machine (benchmarks/README.md). Importing numba
-and loading the cached machine code costs a few tenths of a second, so ``MinHasher`` switches to
-this only after it has signed enough text for that to pay (``COMPILED_AFTER_CHARS``).
+SIMD code: about 2.5x the numpy path on the same machine (benchmarks/README.md). The candidate
+gate's sketch agreement is here too. Importing numba and loading the cached machine code costs
+0.6-0.8 s, so ``MinHasher`` switches to this only after it has signed enough text for that to
+pay (``COMPILED_AFTER_CHARS``), and the gate uses it once loaded.
 
-This module imports numba at import time; import it only through ``load_kernel``.
+This module imports numba at import time; import it only through ``signatures.load_kernel`` and
+``signatures.load_agreement``.
 """
 
 from __future__ import annotations

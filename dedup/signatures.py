@@ -50,10 +50,13 @@ _FOLD = np.uint64(0x9E3779B97F4A7C15)
 HASH_VERSION = "poly64-fold32-nulpad-v2"
 _BATCH_CHARS = 1 << 20  # characters of keys hashed per numpy batch
 _BLOCK = 8192  # shingles permuted per block: num_perm x _BLOCK uint32 values fit in the CPU cache
-# Characters a MinHasher signs with numpy before it loads the compiled loop (dedup.compiled):
-# loading numba costs about 0.3-0.5 s, what numpy takes for ~5M characters, so small runs never
-# pay it. Both give the same values (tests/test_signatures.py), so results never depend on it.
-COMPILED_AFTER_CHARS = 1 << 22
+# Characters a MinHasher signs with numpy before it loads the compiled loop (dedup.compiled).
+# Loading costs 0.6-0.8 s (importing numba, its CPU target and the cached machine code) and about
+# 65 MB; numpy takes about 0.045 s more than the compiled loop per million characters, so a run
+# loads it once numpy's extra time has paid for it (~16M characters): never more than twice the
+# better choice in hindsight, and small runs never pay it. Both give the same values
+# (tests/test_signatures.py), so results never depend on it.
+COMPILED_AFTER_CHARS = 1 << 24
 
 
 def permutations(num_perm: int, seed: int, cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
