@@ -52,10 +52,11 @@ _BATCH_CHARS = 1 << 20  # characters of keys hashed per numpy batch
 _BLOCK = 8192  # shingles permuted per block: num_perm x _BLOCK uint32 values fit in the CPU cache
 # Characters a MinHasher signs with numpy before it loads the compiled loop (dedup.compiled).
 # Loading costs 0.6-0.8 s (importing numba, its CPU target and the cached machine code) and about
-# 65 MB; numpy takes about 0.045 s more than the compiled loop per million characters, so a run
-# loads it once numpy's extra time has paid for it (~16M characters): never more than twice the
-# better choice in hindsight, and small runs never pay it. Both give the same values
-# (tests/test_signatures.py), so results never depend on it.
+# 150 MB of RSS (45 MB of it not shared with other processes); numpy takes about 0.045 s more
+# than the compiled loop per million characters, so a run loads it once numpy's extra time has
+# paid for it (~16M characters): never more than twice the better choice in hindsight, and small
+# runs never pay it. Both give the same values (tests/test_signatures.py): results never depend
+# on it.
 COMPILED_AFTER_CHARS = 1 << 24
 
 
@@ -159,9 +160,6 @@ class MinHasher:
         state = dict(self.__dict__)
         state["_kernel"], state["_kernel_tried"] = None, False
         return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
 
     @property
     def compiled_loaded(self) -> bool:
