@@ -37,7 +37,7 @@ def _signatures(cps: np.ndarray, starts: np.ndarray, lengths: np.ndarray, multip
     for k in range(starts.shape[0]):
         start, n = starts[k], lengths[k]
         for i in range(n):
-            # the polynomial shingle hash and its fold (signatures._window_hashes, _fold) ...
+            # the polynomial shingle hash and its fold (signatures.MinHasher._window_hashes, _fold) ...
             h = np.uint64(0)
             for j in range(ngram):
                 h += np.uint64(cps[start + i + j]) * multipliers[j]

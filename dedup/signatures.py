@@ -180,22 +180,24 @@ class MinHasher:
             self._kernel = load_kernel()
         return self._kernel
 
-    def _window_hashes(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Hashes of every window of the keys joined with NUL padding, and each key's start.
-
-        Key ``i``'s shingles are the windows starting at ``starts[i] .. starts[i] + len - 1``;
-        the padding after each key keeps them from reaching into the next key.
-        """
+    def _layout(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The keys' code points joined with NUL padding, each key's start in them and its
+        length: key ``i``'s shingles are the windows starting at ``starts[i] .. starts[i] + len
+        - 1``; the padding after each key keeps them from reaching into the next key."""
         cps = _code_points(self._pad.join(keys) + self._pad)
-        g = self.ngram
-        windows = len(cps) - g + 1
-        h = cps[:windows].astype(np.uint64) * _MULTIPLIERS[0]
-        for j in range(1, g):
-            h += cps[j : j + windows].astype(np.uint64) * _MULTIPLIERS[j]
         lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
         starts = np.zeros(len(keys), dtype=np.int64)
-        np.cumsum(lengths[:-1] + (g - 1), out=starts[1:])
-        return _fold(h), starts
+        np.cumsum(lengths[:-1] + (self.ngram - 1), out=starts[1:])
+        return cps, starts, lengths
+
+    def _window_hashes(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Hashes of every window of the keys' ``_layout``, with each key's start and length."""
+        cps, starts, lengths = self._layout(keys)
+        windows = len(cps) - self.ngram + 1
+        h = cps[:windows].astype(np.uint64) * _MULTIPLIERS[0]
+        for j in range(1, self.ngram):
+            h += cps[j : j + windows].astype(np.uint64) * _MULTIPLIERS[j]
+        return _fold(h), starts, lengths
 
     def shingle_hashes(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """All shingle hashes of ``keys`` concatenated, and offsets (``len(keys) + 1``) into them:
@@ -203,8 +205,7 @@ class MinHasher:
         same signatures as ``signatures``)."""
         if not keys:
             return np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64)
-        hashes, starts = self._window_hashes(keys)
-        lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+        hashes, starts, lengths = self._window_hashes(keys)
         offsets = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         picked = np.concatenate([hashes[s : s + n] for s, n in zip(starts, lengths, strict=True)])
@@ -222,16 +223,11 @@ class MinHasher:
             batch = [keys[i] for i in rows[lo:hi]]
             run = self._compiled_kernel(chars, bulk)
             if run is not None:
-                lengths = np.fromiter((len(k) for k in batch), dtype=np.int64, count=len(batch))
-                starts = np.zeros(len(batch), dtype=np.int64)
-                np.cumsum(lengths[:-1] + (self.ngram - 1), out=starts[1:])
                 out = np.empty((len(batch), self.num_perm), dtype=np.uint32)
-                run(_code_points(self._pad.join(batch) + self._pad), starts, lengths, self._multipliers,
-                    self._a, self._b, out)
+                run(*self._layout(batch), self._multipliers, self._a, self._b, out)
                 sig[rows[lo:hi]] = out
                 continue
-            hashes, starts = self._window_hashes(batch)
-            lengths = np.fromiter((len(k) for k in batch), dtype=np.int64, count=len(batch))
+            hashes, starts, lengths = self._window_hashes(batch)
             sig[rows[lo:hi]] = self._minima(_fmix32(hashes), starts, starts + lengths)
         return sig
 
