@@ -38,7 +38,6 @@ _ELLIPSIS = re.compile(r"\s*(?:\.{2,}|…|\[\s*(?:\.{2,}|…)\s*\]|\(\s*(?:\.{2,
 # A link tail: a label of one to four words, a separator, then a headline that does not end a
 # sentence ("Read more: …", "Lire aussi : …", "Mehr zum Thema: …", "Related: …").
 _TAIL_LABEL = re.compile(r"^\w[\w']*(?: \w[\w']*){0,3} ?[:|>»-]+ ?\S")
-_DIGIT = re.compile(r"\d")  # what makes a word a figure (keys.is_number)
 _TAIL_END_TRIM = " \t>»\"')]"
 _SENTENCE_END = re.compile(r"\s*[.!?:;]")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
@@ -73,7 +72,7 @@ class Vocab:
         self._joined: frozenset[str] | None = None
         self._choices: list[str] | None = None
         # most keys hold no digit at all: one scan of the text instead of a test per word
-        self._figures: list[str] | None = None if _DIGIT.search(key) else []
+        self._figures: list[str] | None = None if is_number(key) else []
 
     @property
     def figures(self) -> list[str]:
@@ -126,30 +125,30 @@ def novel_words(removed: str, kept: str, partial_last: bool = False,
         return []
     removed_words = removed_vocab.words
     novel: list[str] = []
-    last = len(removed_words) - 1
     for i in [i for i, w in enumerate(removed_words) if w in missing]:
         w = removed_words[i]
-        if is_number(w):
+        if is_number(w) or not _tolerated(removed_words, i, kept_vocab, partial_last):
             novel.append(w)
             if len(novel) == limit:
                 break
-            continue
-        if i < last and w + removed_words[i + 1] in kept_set:
-            continue
-        if i > 0 and removed_words[i - 1] + w in kept_set:
-            continue
-        if any(w[:j] in kept_set and w[j:] in kept_set for j in range(1, len(w))) and w in kept_vocab.joined:
-            continue  # two kept words run together (both halves kept is the cheap test first)
-        if partial_last and i == last and any(k.startswith(w) for k in kept_set):
-            continue
-        if len(w) == 3 and any(_swapped(w, k) for k in kept_set if len(k) == 3):
-            continue
-        if len(w) >= 4 and kept_vocab.typo_of(w):
-            continue
-        novel.append(w)
-        if len(novel) == limit:
-            break
     return novel
+
+
+def _tolerated(removed_words: list[str], i: int, kept_vocab: Vocab, partial_last: bool) -> bool:
+    """Whether word ``i`` of the removed text, missing from the kept one, is an edit that
+    ``novel_words`` tolerates (not for figures: the caller sets those aside first)."""
+    w, kept_set, last = removed_words[i], kept_vocab.set, len(removed_words) - 1
+    if i < last and w + removed_words[i + 1] in kept_set:
+        return True
+    if i > 0 and removed_words[i - 1] + w in kept_set:
+        return True
+    if any(w[:j] in kept_set and w[j:] in kept_set for j in range(1, len(w))) and w in kept_vocab.joined:
+        return True  # two kept words run together (both halves kept is the cheap test first)
+    if partial_last and i == last and any(k.startswith(w) for k in kept_set):
+        return True
+    if len(w) == 3 and any(_swapped(w, k) for k in kept_set if len(k) == 3):
+        return True
+    return len(w) >= 4 and kept_vocab.typo_of(w)
 
 
 def _swapped(a: str, b: str) -> bool:
