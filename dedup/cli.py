@@ -18,6 +18,7 @@ is written as it is produced. Memory holds the index and the documents in flight
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -60,6 +61,7 @@ from dedup.restore import restore_files
 from dedup.runner import KeptTexts, ReportWriter, Totals
 from dedup.safe import printable
 from dedup.settings import BOILERPLATE_MODES, KEEP_RULES, SCOPES, Settings
+from dedup.signatures import COMPILED_AFTER_CHARS
 from dedup.store import IndexMismatch, StoredIndex, stats
 from dedup.streams import (
     JSONL_SUFFIXES,
@@ -519,7 +521,8 @@ def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool,
     try:
         with _progress(messages) as progress:
             stream = _read_stream(items, options, messages, problems, inflight, texts)
-            for doc in dedup.clean(stream, progress=progress, jobs=jobs):
+            hint = _input_size([item.path for item in items], jobs)
+            for doc in dedup.clean(stream, progress=progress, jobs=jobs, size_hint=hint):
                 item = inflight.pop(doc.document.id)
                 totals.add(doc)
                 if report is not None:
@@ -622,6 +625,22 @@ def _output_targets(items: list[Input], output_dir: str) -> dict[str, Path | Pro
     return targets
 
 
+def _input_size(paths: Iterable[str], jobs: int) -> int:
+    """About how many characters the input files hold (their sizes; standard input counts 0),
+    summed only until it is clear that the run is big enough to load the compiled signature loop
+    at once (``Deduplicator.clean(size_hint=...)``). Not for Parquet: its files are compressed, and
+    it is cleaned one record batch (one pool of workers) at a time."""
+    enough = COMPILED_AFTER_CHARS * max(jobs, 1)
+    total = 0
+    for path in paths:
+        if path != STDIN:
+            with contextlib.suppress(OSError):
+                total += os.stat(path).st_size
+        if total > enough:
+            break
+    return total
+
+
 # -- records: JSON Lines and Parquet ---------------------------------------------------------------
 
 
@@ -643,7 +662,7 @@ def _clean_jsonl(inputs: tuple[str, ...], output: str | None, report_path: str |
         with _progress(messages) as progress:
             records = read_jsonl(inputs, text_key, id_key, problems=problems)
             for record, result in clean_records(_noting(records, texts, text_key), dedup, text_key,
-                                                progress=progress, jobs=jobs):
+                                                progress=progress, jobs=jobs, size_hint=_input_size(inputs, jobs)):
                 totals.add(result)
                 if report is not None:
                     report.document(result, texts)
@@ -750,7 +769,7 @@ def scan(inputs: tuple[str, ...], pattern: str, encoding: str, max_size: int, fo
         totals = Totals()
         with _progress(messages) as progress:
             for doc in dedup.clean(_read_stream(items, read, messages, problems, inflight, texts),
-                                   progress=progress, jobs=jobs):
+                                   progress=progress, jobs=jobs, size_hint=_input_size([i.path for i in items], jobs)):
                 inflight.pop(doc.document.id)
                 totals.add(doc)
         clusters = dedup.clusters()

@@ -350,9 +350,11 @@ def _tools(settings: Settings) -> tuple[Fixer, MinHasher]:
     return Fixer(settings.fixes), MinHasher(settings.num_perm, settings.seed, settings.ngram)
 
 
-def _prepare_chunk(settings: Settings, docs: list[Document]) -> list[Prepared]:
-    """Run in a worker process: prepare and sign a chunk of documents."""
+def _prepare_chunk(settings: Settings, docs: list[Document], expected_chars: int = 0) -> list[Prepared]:
+    """Run in a worker process: prepare and sign a chunk of documents (``expected_chars``: what
+    each worker is expected to sign in the whole run, see ``MinHasher.expect``)."""
     fixer, hasher = _tools(settings)
+    hasher.expect(expected_chars)
     return [prepare(doc, fixer, hasher) for doc in docs]
 
 
@@ -418,6 +420,7 @@ class Deduplicator:
         self._gated = 0  # candidate pairs gated so far
         self._track_clusters = clusters
         self._window_scores: WindowScores = {}  # merged-line scores, kept across batches
+        self._worker_chars = 0  # what each worker is expected to sign in this run (size_hint)
 
     def new_index(self) -> Index:
         return Index(self.banding, self.settings.num_perm)
@@ -436,7 +439,7 @@ class Deduplicator:
         return Result(self.settings, results, worker.clusters())
 
     def clean(self, documents: Iterable[Document], progress: Progress | None = None,
-              batch_chars: int = BATCH_CHARS, jobs: int = 1) -> Iterator[DocumentResult]:
+              batch_chars: int = BATCH_CHARS, jobs: int = 1, size_hint: int | None = None) -> Iterator[DocumentResult]:
         """Clean ``documents`` in the order given, against everything this object has seen
         before; yield one result per document, lazily, in the same order.
 
@@ -444,8 +447,13 @@ class Deduplicator:
         per-document work), two batches ahead of the main process, and verify each batch's
         candidate pairs; the main process keeps the index, registers each batch and plans the
         one before it meanwhile. Results are the same for any number of jobs.
+
+        ``size_hint``: about how many characters ``documents`` hold, when the caller knows it
+        beforehand (the CLI gives its input files' sizes). It only decides when the compiled
+        signature loop loads (``MinHasher.expect``), never what comes out.
         """
         if jobs <= 1:
+            self.hasher.expect(size_hint or 0)
             for batch in self._batches(documents, batch_chars):
                 prepared = [prepare(doc, self.fixer) for doc in batch]
                 yield from self._process(batch, prepared, progress)
@@ -462,6 +470,7 @@ class Deduplicator:
             # results come once batch k+2 has been read, as before the overlap (a slow stream
             # waits no longer for them). A stored index decides each batch before the next.
             overlap = self.index.overlaps_batches()
+            self._worker_chars = (size_hint or 0) // jobs
             ahead: deque[tuple[list[Document], list[Future[list[Prepared]]]]] = deque()
             for _ in range(PREPARED_AHEAD):
                 self._prepare_next(pool, batches, jobs, ahead)
@@ -580,7 +589,8 @@ class Deduplicator:
     def _share_preparation(self, pool: ProcessPoolExecutor, batch: list[Document],
                            jobs: int) -> list[Future[list[Prepared]]]:
         size = max(1, len(batch) // (4 * jobs))
-        return [pool.submit(_prepare_chunk, self.settings, batch[i : i + size]) for i in range(0, len(batch), size)]
+        return [pool.submit(_prepare_chunk, self.settings, batch[i : i + size], self._worker_chars)
+                for i in range(0, len(batch), size)]
 
     def _share_checks(self, pool: ProcessPoolExecutor, pairs: np.ndarray, jobs: int,
                       report: Progress) -> Callable[[], list[Checked]]:

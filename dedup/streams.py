@@ -159,8 +159,10 @@ def _parse(raw: str, source: str, line: int, text_key: str, id_key: str, problem
 
 def clean_records(records: Iterable[Record], dedup: Deduplicator, text_key: str = "text",
                   progress: Callable[[str, int, int], None] | None = None,
-                  batch_chars: int | None = None, jobs: int = 1) -> Iterator[tuple[Record, DocumentResult]]:
-    """Clean records lazily, in input order: yields each record with its result."""
+                  batch_chars: int | None = None, jobs: int = 1,
+                  size_hint: int | None = None) -> Iterator[tuple[Record, DocumentResult]]:
+    """Clean records lazily, in input order: yields each record with its result (``size_hint``:
+    see ``Deduplicator.clean``)."""
     pending: deque[Record] = deque()
 
     def documents() -> Iterator[Document]:
@@ -168,7 +170,9 @@ def clean_records(records: Iterable[Record], dedup: Deduplicator, text_key: str 
             pending.append(r)
             yield Document(r.id, r.fields[text_key], r.source)
 
-    kwargs: dict[str, Any] = {"jobs": jobs} if batch_chars is None else {"batch_chars": batch_chars, "jobs": jobs}
+    kwargs: dict[str, Any] = {"jobs": jobs, "size_hint": size_hint}
+    if batch_chars is not None:
+        kwargs["batch_chars"] = batch_chars
     for result in dedup.clean(documents(), progress=progress, **kwargs):
         yield pending.popleft(), result
 

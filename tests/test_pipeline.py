@@ -13,7 +13,7 @@ from dedup.apply import restore
 from dedup.index import Index
 from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, gate, plausible_pairs
 from dedup.segment import MAX_PARAGRAPH_CHARS, split_long
-from dedup.signatures import MinHasher, load_agreement
+from dedup.signatures import COMPILED_AFTER_CHARS, MinHasher, load_agreement
 
 P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
 P2 = "The ferry will stay moored at the north pier until October, then move to the river mouth."
@@ -217,6 +217,22 @@ def test_the_gate_is_compiled_once_the_hasher_signs_compiled_or_after_many_pairs
     assert plain._compiled_agreement(0) is None and fast._compiled_agreement(0) is load_agreement() is not None
     # many candidates gated (the main process with --jobs, which signs nothing): loaded for the gate
     assert plain._compiled_agreement(pipeline.COMPILED_GATE_AFTER_PAIRS + 1) is load_agreement()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_size_hint_changes_when_signing_is_compiled_not_the_results(jobs: int) -> None:
+    docs = [Document(f"{i:03d}", f"{P1 if i % 3 else P2}\nSentence {i} of the report.\n{P3}\n") for i in range(9)]
+    plain = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=400, jobs=jobs)]
+    hinted = Deduplicator()
+    big = COMPILED_AFTER_CHARS * jobs + jobs
+    assert [(r.cleaned, r.edits) for r in hinted.clean(docs, batch_chars=400, jobs=jobs, size_hint=big)] == plain
+    assert hinted.hasher.compiled_loaded == (jobs == 1)  # with jobs, the workers sign (and load it)
+    assert hinted._worker_chars == (big // jobs if jobs > 1 else 0)
+    worker = pipeline._prepare_chunk(hinted.settings, docs[:3], big)  # what a worker runs, told of the size
+    unhinted = pipeline._prepare_chunk(hinted.settings, docs[:3])
+    assert all(np.array_equal(a.signatures, b.signatures) and a.keys == b.keys  # type: ignore[arg-type]
+               for a, b in zip(worker, unhinted, strict=True))
+    assert pipeline._tools(hinted.settings)[1].compiled_loaded
 
 
 def test_without_cluster_bookkeeping_the_results_are_the_same() -> None:

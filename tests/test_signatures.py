@@ -79,6 +79,25 @@ def test_the_compiled_loop_is_loaded_only_after_enough_text(monkeypatch: pytest.
     assert np.array_equal(again.signatures(keys), plain.signatures(keys))
 
 
+def test_a_hasher_told_of_a_big_input_loads_the_compiled_loop_at_its_first_bulk_call() -> None:
+    keys = ["a short paragraph", "and another one"]
+
+    def loaded(h: MinHasher) -> bool:  # a call, so that each check reads the state afresh
+        return h.compiled_loaded
+
+    plain = MinHasher(compiled=False).signatures(keys)
+    small = MinHasher()
+    small.expect(signatures.COMPILED_AFTER_CHARS)  # not more than the threshold: numpy first
+    assert np.array_equal(small.signatures(keys), plain) and not loaded(small)
+    big = MinHasher()
+    big.expect(signatures.COMPILED_AFTER_CHARS + 1)
+    assert np.array_equal(big.signatures(keys, bulk=False), plain) and not loaded(big)  # a side job
+    assert np.array_equal(big.signatures(keys), plain) and loaded(big)
+    never = MinHasher(compiled=False)
+    never.expect(1 << 40)
+    assert np.array_equal(never.signatures(keys), plain) and not loaded(never)
+
+
 def test_a_small_run_never_imports_numba_and_numpy_serves_without_it(tmp_path: Path) -> None:
     code = ("import sys; from dedup.signatures import MinHasher; sig = MinHasher().signatures(['some text']); "
             "print(int('numba' in sys.modules), sig[0, :3].tolist())")
