@@ -560,6 +560,8 @@ class Deduplicator:
         self._gated += pairs
         if self._agreement is None and (self.hasher.compiled_loaded or self._gated > COMPILED_GATE_AFTER_PAIRS):
             self._agreement = load_agreement()
+            if self._agreement is not None:
+                self.hasher.use_compiled()  # loaded anyway now: the record's estimates use it too
         return self._agreement
 
     def _rollback(self) -> None:

@@ -175,6 +175,14 @@ class MinHasher:
         instead of once that many have been signed with numpy (about 0.7 s saved)."""
         self._expected_chars = max(self._expected_chars, chars)
 
+    def use_compiled(self) -> None:
+        """Load the compiled loop now (unless ``compiled`` is False), for every call after: for
+        a caller that has loaded the rest of the compiled code anyway, so that it costs nothing
+        more (the ``--jobs`` main process, whose gate loaded it, signs the record's estimates)."""
+        if self.compiled is not False and not self._kernel_tried:
+            self._kernel_tried = True
+            self._kernel = load_kernel()
+
     def _compiled_kernel(self, chars: int, bulk: bool) -> Kernel | None:
         """The compiled loop when this call should use it (see ``compiled`` and ``signatures``),
         else None."""

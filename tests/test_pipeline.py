@@ -216,7 +216,9 @@ def test_the_gate_is_compiled_once_the_hasher_signs_compiled_or_after_many_pairs
     assert [(r.cleaned, r.edits) for r in fast.clean(docs)] == [(r.cleaned, r.edits) for r in plain.clean(docs)]
     assert plain._compiled_agreement(0) is None and fast._compiled_agreement(0) is load_agreement() is not None
     # many candidates gated (the main process with --jobs, which signs nothing): loaded for the gate
+    assert not plain.hasher.compiled_loaded
     assert plain._compiled_agreement(pipeline.COMPILED_GATE_AFTER_PAIRS + 1) is load_agreement()
+    assert plain.hasher.compiled_loaded  # loaded anyway: the record's estimates are signed with it
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

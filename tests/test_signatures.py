@@ -96,6 +96,11 @@ def test_a_hasher_told_of_a_big_input_loads_the_compiled_loop_at_its_first_bulk_
     never = MinHasher(compiled=False)
     never.expect(1 << 40)
     assert np.array_equal(never.signatures(keys), plain) and not loaded(never)
+    never.use_compiled()
+    assert not loaded(never)
+    side = MinHasher()
+    side.use_compiled()  # numba is loaded anyway: even side jobs use it
+    assert loaded(side) and np.array_equal(side.signatures(keys, bulk=False), plain)
 
 
 def test_a_small_run_never_imports_numba_and_numpy_serves_without_it(tmp_path: Path) -> None:
