@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -63,13 +63,17 @@ class Index:
 
     # -- keys ----------------------------------------------------------------------------------
 
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Say which keys are about to be interned (a batch's): see ``KeyTexts.prefetch``."""
+        if isinstance(self.keys, KeyTexts):
+            self.keys.prefetch(keys)
+
     def intern(self, key: str) -> int:
         """The id of ``key``, adding it when new."""
         texts = self.keys
         assert isinstance(texts, KeyTexts), "an index with keys given as columns does not intern"
-        kid = texts.find(key)
-        if kid is None:
-            kid = texts.add(key)
+        kid, new = texts.intern(key)
+        if new:
             self.key_len.append(len(key))
             self._first.append(-1)
         return kid

@@ -6,7 +6,8 @@ allocated blocks that outlive every batch). Here the texts of decided batches li
 unlinked temporary file (UTF-8, one offset each) and are read back with ``pread`` when a later
 batch verifies or plans against them; what stays in memory per key is its offset and its hash.
 Interning never trusts the hash alone: a hit is confirmed by comparing the exact text, so two
-different keys with one hash are kept apart (the second is remembered by its text).
+different keys with one hash are kept apart (the second is remembered by its text). The hashes
+of settled texts live in a sorted numpy array (16 bytes a key instead of about 110 in a dict).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import warnings
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, overload
+
+import numpy as np
 
 # text -> bytes that round-trips every Python str, including lone surrogates from a
 # surrogate-escaped decode
@@ -35,7 +38,10 @@ class KeyTexts(Sequence[str]):
         self._in_memory = False  # set when the file cannot be written: every text stays in memory
         self._settled = 0  # keys 0 .. _settled-1 are in the file
         self._recent: list[str] = []  # keys _settled .. len-1
-        self._ids: dict[int, int] = {}  # hash of a text -> its key id
+        self._ids: dict[int, int] = {}  # hash of a text in memory -> its key id
+        self._hashes = np.zeros(0, dtype=np.int64)  # hashes of settled texts, sorted ...
+        self._hash_ids = np.zeros(0, dtype=np.int64)  # ... and their key ids
+        self._prefetched: dict[int, int] = {}  # hash -> settled key id, or -1: see prefetch
         self._read: dict[int, str] = {}  # recently read settled texts (planning rereads its neighbours)
         self._clashes: dict[str, int] = {}  # texts whose hash an earlier, different key has
         for text in texts:
@@ -78,18 +84,61 @@ class KeyTexts(Sequence[str]):
 
     def find(self, text: str) -> int | None:
         """The id of ``text``, or None when it is not a key yet."""
-        kid = self._ids.get(hash(text))
-        if kid is None:
-            return None
-        if self[kid] == text:
-            return kid
-        return self._clashes.get(text)
+        return self._lookup(text, hash(text))[0]
 
     def add(self, text: str) -> int:
         """Append ``text`` (not a key yet) and return its id."""
-        kid = len(self)
         h = hash(text)
-        if h in self._ids:
+        return self._append(text, h, self._id_of_hash(h) is not None)
+
+    def intern(self, text: str) -> tuple[int, bool]:
+        """The id of ``text`` and whether it is new (appended now): ``find``, then ``add`` when
+        needed, hashing and looking up once."""
+        h = hash(text)
+        kid, taken = self._lookup(text, h)
+        if kid is not None:
+            return kid, False
+        return self._append(text, h, taken), True
+
+    def _lookup(self, text: str, h: int) -> tuple[int | None, bool]:
+        """The id of ``text`` (hash ``h``), None when it is not a key yet; and whether some key
+        has that hash."""
+        kid = self._id_of_hash(h)
+        if kid is None:
+            return None, False
+        if self[kid] == text:
+            return kid, True
+        return self._clashes.get(text), True
+
+    def prefetch(self, texts: Iterable[str]) -> None:
+        """Look the hashes of ``texts`` (a batch about to be interned) up among the settled keys
+        all at once, so that interning each costs dict lookups instead of a binary search."""
+        hashes = np.fromiter(map(hash, texts), dtype=np.int64)
+        n = len(self._hashes)
+        found = np.full(len(hashes), -1, dtype=np.int64)
+        if n:
+            at = np.minimum(self._hashes.searchsorted(hashes), n - 1)
+            hit = self._hashes[at] == hashes
+            found[hit] = self._hash_ids[at[hit]]
+        self._prefetched = dict(zip(hashes.tolist(), found.tolist(), strict=True))
+
+    def _id_of_hash(self, h: int) -> int | None:
+        """The key first interned with hash ``h``, if any."""
+        kid = self._ids.get(h)
+        if kid is not None:
+            return kid
+        known = self._prefetched.get(h)
+        if known is not None:
+            return known if known >= 0 else None
+        if len(self._hashes):
+            i = int(self._hashes.searchsorted(h))
+            if i < len(self._hashes) and self._hashes[i] == h:
+                return int(self._hash_ids[i])
+        return None
+
+    def _append(self, text: str, h: int, taken: bool) -> int:
+        kid = len(self)
+        if taken:  # another key has this hash: this one is found by its text
             self._clashes[text] = kid
         else:
             self._ids[h] = kid
@@ -127,8 +176,25 @@ class KeyTexts(Sequence[str]):
             written = os.pwrite(self._fd, data, at)
             data, at = data[written:], at + written
         self._offsets.extend(ends)
+        self._index_hashes(self._settled + count)
         self._settled += count
         self._recent = self._recent[count:]
+
+    def _index_hashes(self, end: int) -> None:
+        """Move the hashes of key ids below ``end`` from the dict to the sorted arrays (merged
+        in, not sorted again: linear in the keys so far)."""
+        moved = {h: k for h, k in self._ids.items() if k < end}
+        if not moved:
+            return
+        self._ids = {h: k for h, k in self._ids.items() if k >= end}
+        self._prefetched = {}  # looked up before these moved
+        hashes = np.fromiter(moved.keys(), dtype=np.int64, count=len(moved))
+        ids = np.fromiter(moved.values(), dtype=np.int64, count=len(moved))
+        order = hashes.argsort()
+        hashes, ids = hashes[order], ids[order]
+        at = self._hashes.searchsorted(hashes)
+        self._hashes = np.insert(self._hashes, at, hashes)
+        self._hash_ids = np.insert(self._hash_ids, at, ids)
 
     @property
     def settled_bytes(self) -> int:

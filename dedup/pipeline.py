@@ -625,6 +625,7 @@ class Deduplicator:
         numbers: list[int] = []
         pieces: set[int] = set()
         new_rows: list[tuple[int, int]] = []  # (document in batch, paragraph) of each new key
+        index.prefetch(key for prep in prepared for key in prep.keys)
         for n, (doc, prep) in enumerate(zip(docs, prepared, strict=True)):
             seg = prep.segments
 

@@ -67,6 +67,44 @@ def test_a_hash_clash_never_merges_two_keys() -> None:
     assert list(keys) == ["first text", "second text", "third text"]
 
 
+class Hashed(str):
+    """A text with a chosen hash (the extremes and the order of the settled hash table)."""
+
+    chosen: int = 0
+
+    def __hash__(self) -> int:
+        return self.chosen
+
+
+def _hashed(text: str, h: int) -> Hashed:
+    out = Hashed(text)
+    out.chosen = h
+    return out
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_settled_hashes_are_merged_in_order_and_found_after_many_settles(prefetch: bool) -> None:
+    extremes = [-(2**63), 2**63 - 1, 0, -2, 7, 7]  # the last two clash
+    texts = [_hashed(f"text {i}", h) for i, h in enumerate(extremes)] + [f"key {i}" for i in range(300)]
+    keys = KeyTexts()
+    for lo in range(0, len(texts), 50):
+        if prefetch:  # as the pipeline does before interning a batch (then settles the one before)
+            keys.prefetch(texts[max(0, lo - 30) : lo + 50])
+        assert [keys.intern(t) for t in texts[lo : lo + 50]] == [(k, True) for k in range(lo, min(lo + 50, len(texts)))]
+        keys.settle(lo + 25)  # half of this batch; the rest with the next one
+    assert list(keys._hashes) == sorted(keys._hashes) and len(keys._hashes) + len(keys._ids) == len(texts) - 1
+    if prefetch:
+        keys.prefetch([*texts, "key 300"])
+    assert [keys.intern(t) for t in texts] == [(k, False) for k in range(len(texts))]
+    assert keys.intern("key 300") == (len(texts), True)
+    keys.settle()  # "key 300" was looked up as new: it must be found once settled
+    assert not keys._ids and len(keys._hashes) == len(texts)  # the clash is found by its text
+    assert [keys.find(t) for t in texts] == list(range(len(texts)))
+    assert keys.find(_hashed("other", 7)) is None and keys.find("key 301") is None
+    assert keys.intern("key 300") == (len(texts), False)
+    keys.close()
+
+
 def test_the_index_interns_across_batches() -> None:
     index = Index(choose_banding(128, 0.85), 128)
     assert [index.intern(k) for k in ("a", "b", "a")] == [0, 1, 0]
