@@ -628,8 +628,7 @@ def _output_targets(items: list[Input], output_dir: str) -> dict[str, Path | Pro
 def _input_size(paths: Iterable[str], jobs: int) -> int:
     """About how many characters the input files hold (their sizes; standard input counts 0),
     summed only until it is clear that the run is big enough to load the compiled signature loop
-    at once (``Deduplicator.clean(size_hint=...)``). Not for Parquet: its files are compressed, and
-    it is cleaned one record batch (one pool of workers) at a time."""
+    at once (``Deduplicator.clean(size_hint=...)``)."""
     enough = COMPILED_AFTER_CHARS * max(jobs, 1)
     total = 0
     for path in paths:
@@ -719,7 +718,8 @@ def _clean_parquet(inputs: tuple[str, ...], output: str | None, report_path: str
 
     try:
         scratch = tmp if tmp is not None else Path(os.devnull)
-        clean_parquet(inputs[0], scratch, dedup, text_key, id_key, problems=problems, on_result=seen, jobs=jobs)
+        clean_parquet(inputs[0], scratch, dedup, text_key, id_key, problems=problems, on_result=seen, jobs=jobs,
+                      size_hint=_input_size(inputs[:1], jobs))  # compressed: a low estimate
         if tmp is not None and target is not None:
             os.replace(tmp, target)
         _finish_report(report, problems.found, messages)

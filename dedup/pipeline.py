@@ -318,22 +318,20 @@ class Result:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """What one document needs before it meets the index: its paragraphs, its text fixes, the
-    matching key of each paragraph (from the fixed text) and, when prepared in a worker
-    process, the MinHash signature of each key. A pure function of the document and the
-    settings, so any process can compute it."""
+    """What one document needs before it meets the index: its paragraphs, its text fixes and
+    the matching key of each paragraph (from the fixed text). A pure function of the document
+    and the settings, so any process can compute it."""
 
     segments: Segments
     fixes: tuple[Fix, ...]
     keys: tuple[str, ...]
-    signatures: np.ndarray | None = None
 
 
-def prepare(doc: Document, fixer: Fixer, hasher: MinHasher | None = None) -> Prepared:
-    """Segment, fix and key one document (and sign its keys when ``hasher`` is given)."""
+def prepare(doc: Document, fixer: Fixer) -> Prepared:
+    """Segment, fix and key one document."""
     seg = segment(doc.text)
     if not len(seg):  # empty, or only whitespace: passes through untouched
-        return Prepared(seg, (), (), None if hasher is None else hasher.signatures([]))
+        return Prepared(seg, (), ())
     fixed = fixer.fix(doc.text, seg.mode == LINE)
     text = fixed.text
     marks = marks_in(text)
@@ -341,7 +339,7 @@ def prepare(doc: Document, fixer: Fixer, hasher: MinHasher | None = None) -> Pre
     for s, e in zip(seg.starts, seg.ends, strict=True):
         fs, fe = fixed.span(s, e) if fixed.fixes else (s, e)
         keys.append(matching_key(text[fs:fe], marks))
-    return Prepared(seg, fixed.fixes, tuple(keys), None if hasher is None else hasher.signatures(keys))
+    return Prepared(seg, fixed.fixes, tuple(keys))
 
 
 @lru_cache(maxsize=4)
@@ -350,12 +348,18 @@ def _tools(settings: Settings) -> tuple[Fixer, MinHasher]:
     return Fixer(settings.fixes), MinHasher(settings.num_perm, settings.seed, settings.ngram)
 
 
-def _prepare_chunk(settings: Settings, docs: list[Document], expected_chars: int = 0) -> list[Prepared]:
-    """Run in a worker process: prepare and sign a chunk of documents (``expected_chars``: what
-    each worker is expected to sign in the whole run, see ``MinHasher.expect``)."""
+def _prepare_chunk(settings: Settings, docs: list[Document], expected_chars: int = 0) -> _PreparedChunk:
+    """Run in a worker process: prepare a chunk of documents and sign all their keys at once
+    (one numpy or compiled call for the chunk, not one a document: one-paragraph records made
+    that the cost of the run). ``expected_chars``: what each worker is expected to sign in the
+    whole run, see ``MinHasher.expect``."""
     fixer, hasher = _tools(settings)
     hasher.expect(expected_chars)
-    return [prepare(doc, fixer, hasher) for doc in docs]
+    prepared = [prepare(doc, fixer) for doc in docs]
+    return prepared, hasher.signatures([k for p in prepared for k in p.keys])
+
+
+_PreparedChunk = tuple[list[Prepared], np.ndarray]  # the documents, then every key's signature in order
 
 
 def _silent(stage: str, done: int, total: int) -> None:
@@ -471,13 +475,15 @@ class Deduplicator:
             # waits no longer for them). A stored index decides each batch before the next.
             overlap = self.index.overlaps_batches()
             self._worker_chars = (size_hint or 0) // jobs
-            ahead: deque[tuple[list[Document], list[Future[list[Prepared]]]]] = deque()
+            ahead: deque[tuple[list[Document], list[Future[_PreparedChunk]]]] = deque()
             for _ in range(PREPARED_AHEAD):
                 self._prepare_next(pool, batches, jobs, ahead)
             waiting: tuple[_Opened, Callable[[], list[Checked]]] | None = None
             while ahead:
                 docs, futures = ahead.popleft()
-                opened = self._open(docs, [p for f in futures for p in f.result()], report)
+                chunks = [f.result() for f in futures]
+                opened = self._open(docs, [p for c in chunks for p in c[0]], report,
+                                    np.concatenate([c[1] for c in chunks]))
                 try:
                     checks = self._share_checks(pool, opened.pairs, jobs, report)
                 except BaseException:
@@ -498,7 +504,7 @@ class Deduplicator:
                 yield from self._close(*waiting, report)
 
     def _prepare_next(self, pool: ProcessPoolExecutor, batches: Iterator[list[Document]], jobs: int,
-                      ahead: deque[tuple[list[Document], list[Future[list[Prepared]]]]]) -> None:
+                      ahead: deque[tuple[list[Document], list[Future[_PreparedChunk]]]]) -> None:
         """Send the next batch (if any) to the workers to prepare."""
         batch = next(batches, None)
         if batch is not None:
@@ -535,15 +541,17 @@ class Deduplicator:
         opened = self._open(docs, prepared, report)
         return self._close(opened, lambda: self._check(opened.pairs, report), report)
 
-    def _open(self, docs: list[Document], prepared: list[Prepared], report: Progress) -> _Opened:
-        """Register a prepared batch in the index and find its candidate pairs. Until
+    def _open(self, docs: list[Document], prepared: list[Prepared], report: Progress,
+              key_signatures: np.ndarray | None = None) -> _Opened:
+        """Register a prepared batch in the index and find its candidate pairs (``key_signatures``:
+        the signature of every key of the batch in order, when the workers computed them). Until
         ``_close`` the batch is open: a failure must roll the index back."""
         index = self.index
         index.begin_batch()  # a persistent index locks the file and catches up here
         try:
             first_doc = len(index.doc_ids)
             report("sign", 0, len(docs))
-            batch, signatures = self._register(docs, prepared)
+            batch, signatures = self._register(docs, prepared, key_signatures)
             first_new = self._first_new_key
             report("index", len(docs), len(docs))
             candidates = index.add_sketches(first_new, signatures)
@@ -589,7 +597,7 @@ class Deduplicator:
         return results
 
     def _share_preparation(self, pool: ProcessPoolExecutor, batch: list[Document],
-                           jobs: int) -> list[Future[list[Prepared]]]:
+                           jobs: int) -> list[Future[_PreparedChunk]]:
         size = max(1, len(batch) // (4 * jobs))
         return [pool.submit(_prepare_chunk, self.settings, batch[i : i + size], self._worker_chars)
                 for i in range(0, len(batch), size)]
@@ -616,24 +624,27 @@ class Deduplicator:
 
         return collect
 
-    def _register(self, docs: list[Document], prepared: list[Prepared]) -> tuple[_Batch, np.ndarray]:
+    def _register(self, docs: list[Document], prepared: list[Prepared],
+                  key_signatures: np.ndarray | None = None) -> tuple[_Batch, np.ndarray]:
         """Add a prepared batch to the index; return it and the signatures of its new keys (from
-        the workers when they computed them, else computed here for the new keys only)."""
+        ``key_signatures``, every key's of the batch, when the workers computed them, else
+        computed here for the new keys only)."""
         index = self.index
         self._first_new_key = first = len(index.keys)
         lo = index.paragraphs
         numbers: list[int] = []
         pieces: set[int] = set()
-        new_rows: list[tuple[int, int]] = []  # (document in batch, paragraph) of each new key
+        new_rows: list[int] = []  # position among the batch's keys of each new key
         index.prefetch(key for prep in prepared for key in prep.keys)
-        for n, (doc, prep) in enumerate(zip(docs, prepared, strict=True)):
+        at = 0  # position of the document's first key among the batch's keys
+        for doc, prep in zip(docs, prepared, strict=True):
             seg = prep.segments
 
-            def paragraphs(prep: Prepared = prep, seg: Segments = seg, n: int = n) -> Iterator[tuple[int, int, int]]:
+            def paragraphs(prep: Prepared = prep, seg: Segments = seg, at: int = at) -> Iterator[tuple[int, int, int]]:
                 for i, (key, s, e) in enumerate(zip(prep.keys, seg.starts, seg.ends, strict=True)):
                     kid = index.intern(key)
                     if kid == first + len(new_rows):
-                        new_rows.append((n, i))
+                        new_rows.append(at + i)
                     yield kid, s, e
 
             numbers.append(index.add_document(doc.id, paragraphs()))
@@ -641,8 +652,9 @@ class Deduplicator:
                 lo_d, _ = index.doc_range(numbers[-1])
                 pieces.update(index.para_key[lo_d + i] for i in range(len(seg))
                               if i in seg.continued or i + 1 in seg.continued)
-        if new_rows and all(p.signatures is not None for p in prepared):
-            signatures = np.stack([prepared[n].signatures[i] for n, i in new_rows])  # type: ignore[index]
+            at += len(prep.keys)
+        if key_signatures is not None:
+            signatures = key_signatures[np.asarray(new_rows, dtype=np.int64)]
         else:
             signatures = self.hasher.signatures(index.keys[first:])
         return _Batch(docs, prepared, numbers, lo, index.paragraphs, frozenset(pieces)), signatures

@@ -204,11 +204,26 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
+@dataclass(slots=True)
+class _RecordBatch:
+    """A Parquet record batch read but not yet written: its text column, to be filled with the
+    cleaned texts of its kept rows (``keep``) as their results come; ``done`` of them so far."""
+
+    batch: Any
+    cleaned: list[str | None]
+    keep: list[int]
+    done: int = 0
+
+
 def clean_parquet(source: str | Path, target: str | Path, dedup: Deduplicator, text_key: str = "text",
                   id_key: str = "id", problems: Problems | None = None, batch_rows: int = 8192,
-                  on_result: Callable[[Record, DocumentResult], None] | None = None, jobs: int = 1) -> int:
+                  on_result: Callable[[Record, DocumentResult], None] | None = None, jobs: int = 1,
+                  size_hint: int | None = None) -> int:
     """Clean the text column of a Parquet file into ``target`` (same schema), streamed in record
-    batches; returns the number of rows. Rows whose text is null are passed through and reported."""
+    batches; returns the number of rows. Rows whose text is null are passed through and reported.
+    The rows of all record batches go to the engine as one stream (one pool of workers with
+    ``jobs``, the same batches as the same records in JSON Lines); each record batch is written
+    once the results of its rows are in."""
     pa = _pyarrow()
     problems = problems if problems is not None else Problems()
     src = str(source)
@@ -221,12 +236,15 @@ def clean_parquet(source: str | Path, target: str | Path, dedup: Deduplicator, t
         raise RecordError(Problem(src, f"column {text_key!r} is {schema.field(text_key).type}, not a string"))
     position = schema.get_field_index(text_key)
     rows = 0
-    seen: set[str] = set()
-    with pa.parquet.ParquetWriter(str(target), schema) as writer:
+    waiting: deque[_RecordBatch] = deque()  # read, in order, not yet written
+
+    def records() -> Iterator[Record]:
+        nonlocal rows
+        seen: set[str] = set()
         for batch in reader.iter_batches(batch_size=batch_rows):
             texts = batch.column(text_key).to_pylist()
             ids = batch.column(id_key).to_pylist() if id_key in batch.schema.names else [None] * len(texts)
-            records: list[Record] = []
+            found: list[Record] = []
             keep: list[int] = []
             for i, (text, rid) in enumerate(zip(texts, ids, strict=True)):
                 row = rows + i + 1
@@ -238,14 +256,28 @@ def clean_parquet(source: str | Path, target: str | Path, dedup: Deduplicator, t
                     problems.add(Problem(src, f"duplicate id {doc_id!r}; passed through", row))
                     continue
                 seen.add(doc_id)
-                records.append(Record(src, row, doc_id, {text_key: text}))
+                found.append(Record(src, row, doc_id, {text_key: text}))
                 keep.append(i)
-            cleaned = list(texts)
-            for (record, result), i in zip(clean_records(records, dedup, text_key, jobs=jobs), keep, strict=True):
-                cleaned[i] = result.cleaned
-                if on_result is not None:
-                    on_result(record, result)
-            column = pa.array(cleaned, type=schema.field(text_key).type)
-            writer.write_batch(batch.set_column(position, schema.field(text_key), column))
+            waiting.append(_RecordBatch(batch, texts, keep))
             rows += len(texts)
+            yield from found
+
+    with pa.parquet.ParquetWriter(str(target), schema) as writer:
+
+        def write_finished() -> None:
+            while waiting and waiting[0].done == len(waiting[0].keep):
+                done = waiting.popleft()
+                column = pa.array(done.cleaned, type=schema.field(text_key).type)
+                writer.write_batch(done.batch.set_column(position, schema.field(text_key), column))
+
+        for record, result in clean_records(records(), dedup, text_key, jobs=jobs, size_hint=size_hint):
+            write_finished()  # results come in row order: this one belongs to the first batch left
+            head = waiting[0]
+            head.cleaned[head.keep[head.done]] = result.cleaned
+            head.done += 1
+            if on_result is not None:
+                on_result(record, result)
+        write_finished()
+    if waiting:
+        raise RuntimeError(f"{src}: {len(waiting)} record batches still wait for results")
     return rows

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dedup import Deduplicator
-from dedup.streams import Problems, RecordError, clean_parquet, clean_records, cleaned_record, read_jsonl
+from dedup.model import DocumentResult
+from dedup.streams import Problems, Record, RecordError, clean_parquet, clean_records, cleaned_record, read_jsonl
 
 P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
 P2 = "The ferry will stay moored at the north pier until October, then move to the river mouth."
@@ -90,3 +93,33 @@ def test_parquet_round_trip_keeps_the_schema(tmp_path: Path) -> None:
     assert out.column("text").to_pylist() == [f"{P1}\n{P2}\n", "\n", None]
     assert out.column("n").to_pylist() == [1, 2, 3]
     assert [(p.line, p.message) for p in problems.found] == [(3, "'text' is null; passed through")]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_parquet_rows_go_to_the_engine_as_one_stream_as_json_lines_records_do(tmp_path: Path, jobs: int) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    p3 = "Volunteers will run a reading hour for children every Sunday morning on the upper deck."
+    texts: list[str | None] = [f"{P1}\n", None, None, f"{P2}\n{P1}\n", f"{P1}\n{p3}\n", None, f"{p3}\n", f"{P2}\n"]
+    ids = [f"r{i}" for i in range(len(texts))]
+    src, dst = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    pq.write_table(pa.table({"id": ids, "text": texts}), src)  # record batches of 2: one of them all null
+
+    class Counting(Deduplicator):
+        calls = 0
+
+        def clean(self, *args: Any, **kwargs: Any) -> Iterator[DocumentResult]:
+            Counting.calls += 1
+            return super().clean(*args, **kwargs)
+
+    seen: list[str] = []
+    engine = Counting()
+    assert clean_parquet(src, dst, engine, batch_rows=2, jobs=jobs, on_result=lambda r, _: seen.append(r.id)) == 8
+    assert Counting.calls == 1  # one stream, so one pool of workers with jobs
+    kept = [(i, t) for i, t in zip(ids, texts, strict=True) if t is not None]
+    records = [Record("x", n, i, {"text": t}) for n, (i, t) in enumerate(kept, 1)]
+    expected = {r.id: res.cleaned for r, res in clean_records(records, Deduplicator())}
+    assert seen == [i for i, _ in kept]
+    assert pq.read_table(dst).column("text").to_pylist() == [expected.get(i) for i in ids]
+    assert pq.read_table(dst).column("text").to_pylist()[3] == f"{P2}\n"  # its P1 went
