@@ -13,7 +13,8 @@ its ``--jobs`` workers, sampled every 0.1 s):
 - ``dedup clean`` end to end: read, segment, fix, key, sign, index, verify, plan, write every
   cleaned file and the report (``--jobs`` 1 and 2);
 - the same on the same text as records: one JSON Lines file and one Parquet file holding one
-  record per file of the folder (``--jsonl``, ``--parquet``; written back as records);
+  record per file of the folder (``--jsonl``, ``--parquet``; written back as records), and one
+  JSON Lines file holding one record per paragraph;
 - dedup signatures only (MinHasher on the matching keys), to compare with the sketch-only peers:
   as dedup runs them (numpy, then the compiled loop once 16M characters are signed, its loading
   included) and with numpy only;
@@ -49,7 +50,7 @@ REPO = Path(__file__).resolve().parent.parent
 PARAGRAPHS_PER_FILE = 100
 NUM_PERM = 128
 NGRAM = 5
-FORMATS = ("folder", "jsonl", "parquet")
+FORMATS = ("folder", "jsonl", "parquet", "paragraphs")  # paragraphs: JSON Lines, one paragraph a record
 
 
 # -- methods (each runs inside its own subprocess) -------------------------------------------------
@@ -76,6 +77,8 @@ def method_dedup(folder: Path, jobs: int, fmt: str = "folder") -> dict[str, Any]
     out = Path(tempfile.mkdtemp(prefix="dedup-speed-out-"))
     if fmt == "folder":
         inputs = [str(folder), "-o", str(out / "clean")]
+    elif fmt == "paragraphs":
+        inputs = ["--jsonl", str(_paragraph_records(folder)), "-o", str(out / "clean.jsonl")]
     else:  # the records written next to the folder by make_folder
         inputs = [f"--{fmt}", str(folder.with_suffix(f".{fmt}")), "-o", str(out / f"clean.{fmt}")]
     cmd = ["clean", *inputs, "--report", str(out / "edits.jsonl"), "--jobs", str(jobs), "-q"]
@@ -227,6 +230,15 @@ def _write_records(folder: Path) -> None:
         for i, t in zip(ids, texts, strict=True):
             fh.write(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n")
     pq.write_table(pa.table({"id": ids, "text": texts}), folder.with_suffix(".parquet"))
+    with _paragraph_records(folder).open("w", encoding="utf-8") as fh:
+        for i, t in zip(ids, texts, strict=True):
+            for n, line in enumerate(t.splitlines(), 1):
+                fh.write(json.dumps({"id": f"{i}:{n}", "text": line}, ensure_ascii=False) + "\n")
+
+
+def _paragraph_records(folder: Path) -> Path:
+    """The folder's paragraphs as JSON Lines, one record each (the shape of many crawls)."""
+    return folder.parent / f"{folder.name}.paragraphs.jsonl"
 
 
 def run_child(method: str, folder: Path, jobs: int = 1, sample: int = 0) -> dict[str, Any]:
@@ -275,7 +287,7 @@ def main() -> None:
                     best = min(runs, key=lambda r: r["seconds"])
                     best["mb"], best["paragraphs"] = mb, count
                     best["spread"] = statistics.pstdev([r["seconds"] for r in runs])
-                    flag = "" if fmt == "folder" else f" --{fmt}"
+                    flag = {"folder": "", "paragraphs": " --jsonl (a paragraph a record)"}.get(fmt, f" --{fmt}")
                     rows.append((f"dedup clean{flag} --jobs {jobs}", f"end to end, {fmt}", best))
             if factor == peers_at:
                 sample = int(args.sample_mb * 1e6)
