@@ -348,6 +348,9 @@ def _tools(settings: Settings) -> tuple[Fixer, MinHasher]:
     return Fixer(settings.fixes), MinHasher(settings.num_perm, settings.seed, settings.ngram)
 
 
+_PreparedChunk = tuple[list[Prepared], np.ndarray]  # the documents, then every key's signature in order
+
+
 def _prepare_chunk(settings: Settings, docs: list[Document], expected_chars: int = 0) -> _PreparedChunk:
     """Run in a worker process: prepare a chunk of documents and sign all their keys at once
     (one numpy or compiled call for the chunk, not one a document: one-paragraph records made
@@ -357,9 +360,6 @@ def _prepare_chunk(settings: Settings, docs: list[Document], expected_chars: int
     hasher.expect(expected_chars)
     prepared = [prepare(doc, fixer) for doc in docs]
     return prepared, hasher.signatures([k for p in prepared for k in p.keys])
-
-
-_PreparedChunk = tuple[list[Prepared], np.ndarray]  # the documents, then every key's signature in order
 
 
 def _silent(stage: str, done: int, total: int) -> None:
