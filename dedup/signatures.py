@@ -192,9 +192,7 @@ class MinHasher:
         if self.compiled is False or (self.compiled is None
                                       and max(self._signed_chars, self._expected_chars) <= COMPILED_AFTER_CHARS):
             return None
-        if not self._kernel_tried:
-            self._kernel_tried = True
-            self._kernel = load_kernel()
+        self.use_compiled()
         return self._kernel
 
     def _layout(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
