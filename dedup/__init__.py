@@ -13,7 +13,7 @@ Library first::
 __version__ = "0.1.0"
 
 from dedup.model import Cluster, Document, DocumentResult, Edit, Member, ParagraphRef, Problem
-from dedup.pipeline import Deduplicator, Result, clean_texts
+from dedup.pipeline import Deduplicator, Result, clean_texts, collector_tuned
 from dedup.settings import Settings
 
 __all__ = [
@@ -29,4 +29,5 @@ __all__ = [
     "Settings",
     "__version__",
     "clean_texts",
+    "collector_tuned",
 ]

@@ -39,7 +39,7 @@ from rich.text import Text
 from dedup import __version__
 from dedup.fixes import FIX_RULES
 from dedup.model import Document, DocumentResult, Problem
-from dedup.pipeline import Deduplicator
+from dedup.pipeline import Deduplicator, collector_tuned
 from dedup.readers import (
     DEFAULT_MAX_FILE_SIZE,
     STDIN,
@@ -225,12 +225,14 @@ def _settings(options: dict[str, Any]) -> Settings:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="dedup")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Find repeated and near-repeated paragraphs in scraped text and write clean text.
 
     Every removal is verified on the text (rapidfuzz) after MinHash/LSH proposes it, and is
     recorded with the copy that was kept.
     """
+    ctx.with_resource(collector_tuned())  # restored when the command ends
 
 
 @contextmanager

@@ -78,10 +78,13 @@ class Index:
             self._first.append(-1)
         return kid
 
-    def add_sketches(self, first_key: int, signatures: np.ndarray) -> np.ndarray:
+    def add_sketches(self, first_key: int, signatures: np.ndarray, bands: np.ndarray | None = None) -> np.ndarray:
         """Record the MinHash signatures of keys ``first_key...`` (low 8 bits, for the candidate
-        gate) and their band values; return the new candidate pairs."""
-        return self.load_sketches(first_key, signatures.astype(np.uint8), band_values(signatures, self.banding))
+        gate) and their band values (``bands``, when already computed from them); return the
+        new candidate pairs."""
+        if bands is None:
+            bands = band_values(signatures, self.banding)
+        return self.load_sketches(first_key, signatures.astype(np.uint8), bands)
 
     def load_sketches(self, first_key: int, sketches: np.ndarray, bands: np.ndarray) -> np.ndarray:
         """Record 8-bit sketches and band values of keys ``first_key...`` (as computed, or as

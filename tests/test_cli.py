@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -198,3 +199,25 @@ def test_the_input_size_counts_files_only_until_the_run_is_clearly_big(tmp_path:
     assert cli_module._input_size([str(a), "-", str(tmp_path / "gone.txt")], jobs=1) == 8  # stdin, unreadable: 0
     assert cli_module._input_size([str(a), str(b), str(c)], jobs=1) == 15  # over 10: c is not even looked at
     assert cli_module._input_size([str(a), str(b), str(c)], jobs=2) == 115
+
+
+def test_commands_run_with_the_tuned_collector_and_restore_it(runner: CliRunner,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from dedup import pipeline
+
+    seen: list[tuple[int, int, int]] = []
+    original = pipeline.Deduplicator.clean
+
+    def clean(self: pipeline.Deduplicator, *args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.get_threshold())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.Deduplicator, "clean", clean)
+    before = gc.get_threshold()
+    result = runner.invoke(cli, ["clean", "-", "-q"], input=DUP.encode())
+    assert result.exit_code == 0
+    assert result.stdout == f"{P1}\n{P2}\n"
+    assert seen == [pipeline.COLLECTOR_THRESHOLDS]
+    assert gc.get_threshold() == before

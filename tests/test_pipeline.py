@@ -11,6 +11,7 @@ from conftest import removal, run, sentences
 from dedup import Deduplicator, Document, Settings, clean_texts, pipeline
 from dedup.apply import restore
 from dedup.index import Index
+from dedup.lsh import band_values
 from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, gate, plausible_pairs
 from dedup.segment import MAX_PARAGRAPH_CHARS, split_long
 from dedup.signatures import COMPILED_AFTER_CHARS, MinHasher, load_agreement
@@ -230,23 +231,37 @@ def test_a_size_hint_changes_when_signing_is_compiled_not_the_results(jobs: int)
     assert [(r.cleaned, r.edits) for r in hinted.clean(docs, batch_chars=400, jobs=jobs, size_hint=big)] == plain
     assert hinted.hasher.compiled_loaded == (jobs == 1)  # with jobs, the workers sign (and load it)
     assert hinted._worker_chars == (big // jobs if jobs > 1 else 0)
-    worker = pipeline._prepare_chunk(hinted.settings, docs[:3], big)  # what a worker runs, told of the size
-    unhinted = pipeline._prepare_chunk(hinted.settings, docs[:3])
-    assert worker[0] == unhinted[0] and np.array_equal(worker[1], unhinted[1])
+    banding = hinted.index.banding
+    worker = pipeline._prepare_chunk(hinted.settings, banding, docs[:3], big)  # what a worker runs, told of the size
+    unhinted = pipeline._prepare_chunk(hinted.settings, banding, docs[:3])
+    assert worker[0] == unhinted[0]
+    assert np.array_equal(worker[1], unhinted[1]) and np.array_equal(worker[2], unhinted[2])
     assert pipeline._tools(hinted.settings)[1].compiled_loaded
 
 
 def test_a_worker_signs_its_chunk_at_once_in_key_order() -> None:
     docs = [Document("a", f"{P1}\n{P2}\n"), Document("empty", "  \n"), Document("b", f"{P3}\n{P1}\n")]
-    prepared, signatures = pipeline._prepare_chunk(Settings(), docs)
+    engine = Deduplicator()
+    prepared, signatures, bands = pipeline._prepare_chunk(Settings(), engine.index.banding, docs)
     keys = [k for p in prepared for k in p.keys]
     assert [len(p.keys) for p in prepared] == [2, 0, 2]
     assert np.array_equal(signatures, MinHasher().signatures(keys))
+    assert np.array_equal(bands, band_values(signatures, engine.index.banding))
     # the main process takes the new keys' rows: the repeated P1 key is signed once in the index
-    engine = Deduplicator()
-    opened = engine._open(docs, prepared, lambda *a: None, signatures)
+    opened = engine._open(docs, prepared, lambda *a: None, signatures, bands)
     assert np.array_equal(opened.signatures, signatures[[0, 1, 2]])
     assert list(engine.index.keys) == keys[:3]
+    # the band values it sent fill the LSH table exactly as if the main process had hashed them
+    near = [Document("c", f"{P1} Again.\n{P2}\n")]
+    more, more_signatures, more_bands = pipeline._prepare_chunk(Settings(), engine.index.banding, near)
+    by_main = Deduplicator()
+    by_main._open(docs, prepared, lambda *a: None, signatures)
+    given = engine._open(near, more, lambda *a: None, more_signatures, more_bands)
+    hashed = by_main._open(near, more, lambda *a: None, more_signatures)
+    assert np.array_equal(given.pairs, hashed.pairs) and len(given.pairs) > 0
+    for b in range(engine.index.banding.bands):
+        assert np.array_equal(engine.index.bands._values[b], by_main.index.bands._values[b])
+        assert np.array_equal(engine.index.bands._ids[b], by_main.index.bands._ids[b])
 
 
 def test_without_cluster_bookkeeping_the_results_are_the_same() -> None:
@@ -258,3 +273,27 @@ def test_without_cluster_bookkeeping_the_results_are_the_same() -> None:
     assert untracked._notes == {} and untracked._edges == []
     with pytest.raises(RuntimeError, match="clusters=False"):
         untracked.clusters()
+
+
+def test_the_collector_is_tuned_inside_the_block_and_restored_after() -> None:
+    import gc
+
+    from dedup import collector_tuned
+
+    before = gc.get_threshold()
+    with pytest.raises(KeyError), collector_tuned():
+        assert gc.get_threshold() == pipeline.COLLECTOR_THRESHOLDS != before
+        raise KeyError("restored on the way out too")
+    assert gc.get_threshold() == before
+
+
+def test_worker_processes_start_with_the_tuned_collector() -> None:
+    import gc
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(1, mp_context=ctx, initializer=pipeline._start_worker, initargs=(os.getpid(),)) as pool:
+        assert pool.submit(gc.get_threshold).result() == pipeline.COLLECTOR_THRESHOLDS
+    assert gc.get_threshold() != pipeline.COLLECTOR_THRESHOLDS
