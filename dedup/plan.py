@@ -190,6 +190,7 @@ class Planner:
         key: str | None = None  # read when first needed
         own_len = index.key_len[own_key]
         min_part = max(MIN_MERGE_PART, MIN_MERGE_SHARE * own_len)
+        shortest, longest = self.verifier.matchable_lengths(own_len)  # of a joined window
         out: list[Source] = []
         seen: set[tuple[int, ...]] = set()
         own = rank(gid)
@@ -210,17 +211,19 @@ class Planner:
                 for offsets, members in _WINDOW_GETTERS[q - first]:
                     if q + offsets[0] < first or q + offsets[-1] >= end:
                         continue
+                    # the length tests first: they turn down most windows, and depend on the
+                    # window alone, like every test here (so their order does not matter)
+                    lengths: tuple[int, ...] = members(stretch_lengths)
+                    if min(lengths) < min_part:
+                        continue  # every piece must carry real text, not a stray label
+                    if not shortest <= sum(lengths) + len(lengths) - 1 <= longest:
+                        continue  # the joined text could not reach the threshold
                     window: tuple[int, ...] = members(stretch)
                     if window in seen or gid in window:
                         continue
                     seen.add(window)
                     if not first_kept and any(rank(w) >= own for w in window):
                         continue
-                    lengths: tuple[int, ...] = members(stretch_lengths)
-                    if min(lengths) < min_part:
-                        continue  # every piece must carry real text, not a stray label
-                    if not self.verifier.may_match(own_len, sum(lengths) + len(lengths) - 1):
-                        continue  # the joined text could not reach the threshold
                     window_keys: tuple[int, ...] = members(stretch_keys)
                     # the score depends on the texts only: windows of the same keys (a page
                     # scraped again and again) are compared once

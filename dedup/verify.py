@@ -248,6 +248,21 @@ class Verifier:
         total = len_a + len_b
         return total == 0 or 2 * min(len_a, len_b) >= (self.threshold - 1e-9) * total
 
+    def matchable_lengths(self, length: int) -> tuple[int, int]:
+        """The lengths a text may have to pass ``may_match`` with a text of ``length``: an
+        interval (the test grows, then falls, with the other length), so a caller checking many
+        candidate lengths against one text compares two integers each."""
+        if length == 0:
+            return 0, 0
+        t = self.threshold - 1e-9
+        lo = max(0, int(t * length / (2 - t)) - 2)  # a little below the bound, then up to it
+        while not self.may_match(length, lo):
+            lo += 1
+        hi = int(length * (2 - t) / t) + 2
+        while not self.may_match(length, hi):
+            hi -= 1
+        return lo, hi
+
     def near(self, removed: str, kept: str) -> float | None:
         """Similarity when ``removed`` is a near copy of ``kept``, else None."""
         score = fuzz.ratio(removed, kept, score_cutoff=self._cutoff) / 100.0

@@ -161,3 +161,13 @@ def test_may_match_never_rules_out_a_pair_that_reaches_the_threshold() -> None:
             assert not reaches, (a, b)
         checked += reaches
     assert ruled_out > 100 and checked > 100  # both sides of the bound were exercised
+
+
+@pytest.mark.parametrize("threshold", [0.85, 0.5, 0.9, 0.97, 1.0])
+def test_matchable_lengths_are_exactly_the_lengths_may_match_allows(threshold: float) -> None:
+    verifier = Verifier(threshold)
+    for length in [*range(0, 400), 999, 1000, 2047, 4999]:
+        lo, hi = verifier.matchable_lengths(length)
+        allowed = [n for n in range(0, 3 * length + 10) if verifier.may_match(length, n)]
+        assert (lo, hi) == (allowed[0], allowed[-1]), length
+        assert allowed == list(range(lo, hi + 1))  # an interval
