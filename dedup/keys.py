@@ -36,6 +36,8 @@ ALL_MARKS: Marks = tuple((chr(k), v or "") for k, v in _TRANSLATION.items() if c
 _WORD = re.compile(r"\w+")
 # Every ASCII character that ``\w`` does not match becomes a space (whitespace and controls too).
 _ASCII_NON_WORD_TO_SPACE = bytes(c if c < 128 and (chr(c).isalnum() or c == ord("_")) else ord(" ") for c in range(256))
+# The same for the bytes of UTF-8 text, leaving the bytes of non-ASCII characters alone.
+_ASCII_NON_WORD_TO_SPACE_KEEP_UTF8 = bytes(c if c >= 128 else _ASCII_NON_WORD_TO_SPACE[c] for c in range(256))
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+")
 
@@ -84,10 +86,20 @@ def _fold_marks(text: str, marks: Marks) -> str:
 def words(key: str) -> list[str]:
     """The word tokens of a key (letters and digits; punctuation is not a word): the runs of
     ``\\w``. An ASCII key is split as bytes, every other character turned into a space first
-    (the same words, several times faster than the regex)."""
+    (the same words, several times faster than the regex). Any other key has its ASCII non-word
+    characters turned into spaces the same way (in UTF-8 they are single bytes, never part of
+    another character), and only the pieces left that are not all ``\\w`` (non-ASCII
+    punctuation, an underscore) go through the regex."""
     if key.isascii():
         return key.encode("ascii").translate(_ASCII_NON_WORD_TO_SPACE).decode("ascii").split()
-    return _WORD.findall(key)
+    out: list[str] = []
+    for piece in key.encode("utf-8", "surrogatepass").translate(_ASCII_NON_WORD_TO_SPACE_KEEP_UTF8) \
+            .decode("utf-8", "surrogatepass").split():
+        if piece.isalnum():  # \w is exactly isalnum() or "_", one character at a time
+            out.append(piece)
+        else:
+            out.extend(_WORD.findall(piece))
+    return out
 
 
 def figures(key: str) -> list[str]:

@@ -42,3 +42,17 @@ def test_words_of_every_ascii_character() -> None:
     assert words(every) == re.findall(r"\w+", every)
     assert words(every) == ["0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "_", "abcdefghijklmnopqrstuvwxyz"]
     assert words("it's a_b\x1ftab\tend\x00") == ["it", "s", "a_b", "tab", "end"]
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=()), max_size=80))
+def test_any_words_are_the_regex_words(text: str) -> None:
+    # every character class: letters, marks, digits, punctuation, spaces, surrogates, controls
+    assert words(text) == re.findall(r"\w+", text)
+
+
+def test_words_of_non_ascii_keys_split_at_any_non_word_character() -> None:
+    key = "l'équipe «a_b» 12,5 € naïve\u00a0x\u3000y—z\ud800q 東京。大阪 ①②"
+    assert words(key) == re.findall(r"\w+", key)
+    assert words(key) == ["l", "équipe", "a_b", "12", "5", "naïve", "x", "y", "z", "q", "東京", "大阪", "①②"]
+    every = "".join(map(chr, range(0x3000)))  # every character of the first planes, in one key
+    assert words(every) == re.findall(r"\w+", every)
