@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -74,7 +75,7 @@ from dedup.streams import (
     cleaned_record,
     read_jsonl,
 )
-from dedup.writers import OutputFolder, UnsafePathError, write_atomic
+from dedup.writers import BackgroundWrites, OutputFolder, UnsafePathError, write_atomic
 
 EXIT_OK = 0
 EXIT_CHANGES = 1
@@ -520,8 +521,16 @@ def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool,
     report = _report_writer(report_path, settings, in_place)
     inflight: dict[str, Loaded] = {}
     totals = Totals()
+    late: list[tuple[int, Problem]] = []  # problems of writes, with their place among the others
+
+    def written(done: list[tuple[int, Problem | None]]) -> None:
+        for at, problem in done:
+            if problem is not None:
+                messages.problem(problem)
+                late.append((at, problem))
+
     try:
-        with _progress(messages) as progress:
+        with _progress(messages) as progress, BackgroundWrites[Problem | None]() as writes:
             stream = _read_stream(items, options, messages, problems, inflight, texts)
             hint = _input_size([item.path for item in items], jobs)
             for doc in dedup.clean(stream, progress=progress, jobs=jobs, size_hint=hint):
@@ -534,16 +543,20 @@ def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool,
                         messages.info(f"would clean {item.input.id} ({len(doc.edits)} edit(s))")
                 elif in_place:
                     if doc.changed:
-                        _write(os.path.realpath(item.input.path), doc.cleaned, item, problems, messages, durable=True)
+                        written(writes.submit(len(problems), partial(
+                            _write, os.path.realpath(item.input.path), doc.cleaned, item, durable=True)))
                 elif output_dir:
                     target = targets[item.input.id]
                     if isinstance(target, Problem):
                         messages.problem(target)
                         problems.append(target)
                     else:
-                        _write(target, doc.cleaned, item, problems, messages, durable=False)
+                        written(writes.submit(len(problems), partial(_write, target, doc.cleaned, item, durable=False)))
                 else:
                     _stdout_text(doc.cleaned)
+            written(writes.finish())
+        for k, (at, problem) in enumerate(late):  # where each would be, had the writes been waited for
+            problems.insert(at + k, problem)
         _finish_report(report, problems, messages)
     finally:
         if report is not None:
@@ -574,22 +587,18 @@ def _finish_report(report: ReportWriter | None, problems: list[Problem], message
         problems.append(problem)
 
 
-def _write(target: str | Path, cleaned: str, item: Loaded, problems: list[Problem], messages: Messages,
-           durable: bool) -> None:
+def _write(target: str | Path, cleaned: str, item: Loaded, durable: bool) -> Problem | None:
     """Write one cleaned file atomically, unless its input changed since it was read; a failure is
-    a problem for this file only. ``durable``: flushed to disk before the rename (``--in-place``,
-    where the file replaced is the input itself)."""
-    problem: Problem | None = None
+    a problem for this file only (returned). ``durable``: flushed to disk before the rename
+    (``--in-place``, where the file replaced is the input itself). Runs in the writing thread
+    (``BackgroundWrites``)."""
     if item.stamp is not None and not unchanged_since(item.input.path, item.stamp):
-        problem = Problem(item.input.path, "changed or removed during the run; its cleaned copy was not written")
-    else:
-        try:
-            write_atomic(target, cleaned, durable=durable)
-        except OSError as exc:
-            problem = Problem(str(target), f"cannot write: {exc.strerror or exc}")
-    if problem is not None:
-        messages.problem(problem)
-        problems.append(problem)
+        return Problem(item.input.path, "changed or removed during the run; its cleaned copy was not written")
+    try:
+        write_atomic(target, cleaned, durable=durable)
+    except OSError as exc:
+        return Problem(str(target), f"cannot write: {exc.strerror or exc}")
+    return None
 
 
 def _output_targets(items: list[Input], output_dir: str) -> dict[str, Path | Problem]:

@@ -173,6 +173,33 @@ def test_a_write_failure_is_a_problem_for_that_file_only(runner: CliRunner, tmp_
     assert (out / "a.txt").read_text(encoding="utf-8") == f"{P1}\n{P2}\n"
 
 
+@pytest.mark.parametrize(("jobs", "order"), [("1", "bcde"), ("2", "bdce")])
+def test_problems_of_writes_keep_their_place_among_the_others(runner: CliRunner, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch, jobs: str,
+                                                             order: str) -> None:
+    # Files are written by a thread; a write's problem still lands where it would if each write
+    # were waited for: one document a batch, so reads and writes alternate (with two jobs the
+    # reading runs two batches ahead, so d is read before c's result is written).
+    real_clean = dedup.pipeline.Deduplicator.clean
+    monkeypatch.setattr(dedup.pipeline.Deduplicator, "clean",
+                        lambda self, docs, **kw: real_clean(self, docs, **{**kw, "batch_chars": 1}))
+    src, out = tmp_path / "in", tmp_path / "out"
+    write(src / "a.txt", DUP)
+    write(src / "b.txt", b"\xff\xfe\xfa not text \x00\x00")
+    write(src / "sub" / "c.txt", DUP)
+    write(src / "sub" / "d.txt", b"\x00\x01\x02 binary \x00")
+    write(src / "sub" / "e.txt", DUP)
+    write(out / "sub", "a file where a folder should be")
+    report = tmp_path / "r.jsonl"
+    result = runner.invoke(cli, ["clean", str(src), "-o", str(out), "--report", str(report), "--jobs", jobs,
+                                 "--scope", "document", "-q"])
+    assert result.exit_code == 3
+    problems = [r for r in map(json.loads, report.read_text(encoding="utf-8").splitlines()) if r["kind"] == "problem"]
+    assert "".join(Path(r["source"]).name[0] for r in problems) == order
+    assert [r["problem"].startswith("cannot write: ") for r in problems] == [c in "ce" for c in order]
+    assert (out / "a.txt").read_text(encoding="utf-8") == f"{P1}\n{P2}\n"
+
+
 def test_in_place_skips_a_file_that_changed_during_the_run(runner: CliRunner, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     a = write(tmp_path / "a.txt", DUP)

@@ -1,10 +1,11 @@
 import os
 import stat
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from dedup.writers import UnsafePathError, is_temp_name, safe_join, write_atomic, write_text_atomic
+from dedup.writers import BackgroundWrites, UnsafePathError, is_temp_name, safe_join, write_atomic, write_text_atomic
 
 
 def test_write_creates_parents_and_leaves_no_temp_file(tmp_path: Path) -> None:
@@ -71,3 +72,61 @@ def test_long_names_get_a_temporary_file_that_fits(tmp_path: Path) -> None:
 
 def test_temporary_names_are_recognised() -> None:
     assert is_temp_name(".a.txt.k2j4h5.dedup-tmp") and not is_temp_name("a.txt") and not is_temp_name(".a.txt")
+
+
+def test_background_writes_give_outcomes_in_order_from_another_thread(tmp_path: Path) -> None:
+    import threading
+
+    main = threading.get_ident()
+    threads: set[int] = set()
+
+    def write(i: int) -> int:
+        threads.add(threading.get_ident())
+        write_atomic(tmp_path / f"{i}.txt", f"file {i}\n", durable=False)
+        return i * 10
+
+    done: list[tuple[int, int]] = []
+    with BackgroundWrites[int](limit=3) as writes:
+        for i in range(20):
+            done += writes.submit(i, partial(write, i))
+            assert len(writes._pending) <= 3  # the texts in flight stay bounded
+        done += writes.finish()
+    assert done == [(i, i * 10) for i in range(20)]
+    assert len(threads) == 1 and main not in threads
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{i}.txt" for i in range(20))
+
+
+def test_a_failed_background_write_raises_in_the_main_thread(tmp_path: Path) -> None:
+    def fail() -> None:
+        raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    with BackgroundWrites[None]() as writes:
+        writes.submit(0, lambda: None)
+        writes.submit(1, fail)
+        with pytest.raises(UnicodeEncodeError):
+            writes.finish()
+
+
+def test_closing_drops_the_writes_not_started() -> None:
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    ran: list[int] = []
+
+    def write(i: int) -> None:
+        if i == 0:
+            started.set()
+            release.wait(10)
+        ran.append(i)
+
+    writes = BackgroundWrites[None](limit=100)
+    for i in range(5):
+        assert writes.submit(i, partial(write, i)) == []  # the first write holds the thread
+    assert started.wait(10)
+    closing = threading.Thread(target=writes.close)
+    closing.start()  # cancels 1-4 at once, then waits for the write under way
+    closing.join(0.2)
+    assert closing.is_alive()
+    release.set()
+    closing.join(10)
+    assert ran == [0]
