@@ -48,7 +48,7 @@ from dedup.model import (
 from dedup.plan import Plan, Planner, WindowScores, is_list_item
 from dedup.segment import LINE, Segments, segment
 from dedup.settings import BOILERPLATE_OFF, BOILERPLATE_REMOVE, KEEP_LONGEST, Settings
-from dedup.signatures import MinHasher, jaccard_estimate, load_agreement
+from dedup.signatures import COMPILED_AFTER_CHARS, MinHasher, jaccard_estimate, load_agreement
 from dedup.verify import KeyMatch, Verifier
 
 if TYPE_CHECKING:
@@ -508,6 +508,10 @@ class Deduplicator:
             # waits no longer for them). A stored index decides each batch before the next.
             overlap = self.index.overlaps_batches()
             self._worker_chars = (size_hint or 0) // jobs
+            if self._worker_chars > COMPILED_AFTER_CHARS:
+                # The workers will load the compiled code, and this process too for the gate:
+                # loaded here, before the workers fork (at the first task), it is theirs for free.
+                self.hasher.use_compiled()
             ahead: deque[tuple[list[Document], list[Future[_PreparedChunk]]]] = deque()
             for _ in range(PREPARED_AHEAD):
                 self._prepare_next(pool, batches, jobs, ahead)
