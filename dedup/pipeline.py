@@ -371,10 +371,11 @@ def _silent(stage: str, done: int, total: int) -> None:
     """A progress callback that reports nothing."""
 
 
-def _check_chunk(threshold: float, items: list[tuple[int, str, int, str]]) -> list[Checked]:
-    """Run in a worker process: verify a chunk of candidate pairs ``(id, text, id, text)``."""
+def _check_chunk(threshold: float, pairs: list[tuple[int, int]], texts: dict[int, str]) -> list[Checked]:
+    """Run in a worker process: verify a chunk of candidate pairs of key ids, given the text of
+    each key they hold (sent once, however many pairs share it)."""
     verifier = Verifier(threshold)
-    return [verify_pair(verifier, i, a, j, b) for i, a, j, b in items]
+    return [verify_pair(verifier, i, texts[i], j, texts[j]) for i, j in pairs]
 
 
 # Allocations between young-generation collections, and the two ratios above (CPython's default
@@ -647,10 +648,13 @@ class Deduplicator:
         if len(pairs) < MIN_PAIRS_TO_SHARE:
             return lambda: self._check(pairs, report)
         keys = self.index.keys
-        items = [(i, keys[i], j, keys[j]) for i, j in pairs.tolist()]
+        items = pairs.tolist()
         size = -(-len(items) // (4 * jobs))
-        futures = [pool.submit(_check_chunk, self.verifier.threshold, items[k : k + size])
-                   for k in range(0, len(items), size)]
+        futures = []
+        for k in range(0, len(items), size):
+            chunk = items[k : k + size]
+            ids = sorted({i for pair in chunk for i in pair})  # in id order: the earlier keys sit together in the file
+            futures.append(pool.submit(_check_chunk, self.verifier.threshold, chunk, {i: keys[i] for i in ids}))
 
         def collect() -> list[Checked]:
             out: list[Checked] = []
