@@ -167,16 +167,17 @@ class BackgroundWrites(Generic[T]):
 
     def submit(self, tag: int, write: Callable[[], T]) -> list[tuple[int, T]]:
         self._pending.append((tag, self._pool.submit(write)))
-        done: list[tuple[int, T]] = []
-        while self._pending and (len(self._pending) > self._limit or self._pending[0][1].done()):
-            tag_, future = self._pending.popleft()
-            done.append((tag_, future.result()))
-        return done
+        return self._outcomes(wait_all=False)
 
     def finish(self) -> list[tuple[int, T]]:
         """Wait for every write asked for; their outcomes, oldest first."""
+        return self._outcomes(wait_all=True)
+
+    def _outcomes(self, wait_all: bool) -> list[tuple[int, T]]:
+        """The outcomes of the oldest writes that are done (waiting for the oldest while more
+        than ``limit`` are pending, or for all of them with ``wait_all``)."""
         done: list[tuple[int, T]] = []
-        while self._pending:
+        while self._pending and (wait_all or len(self._pending) > self._limit or self._pending[0][1].done()):
             tag, future = self._pending.popleft()
             done.append((tag, future.result()))
         return done
