@@ -177,8 +177,9 @@ class MinHasher:
 
     def use_compiled(self) -> None:
         """Load the compiled loop now (unless ``compiled`` is False), for every call after: for
-        a caller that has loaded the rest of the compiled code anyway, so that it costs nothing
-        more (the ``--jobs`` main process, whose gate loaded it, signs the record's estimates)."""
+        a caller that loads the compiled code anyway (the ``--jobs`` main process: before its
+        workers fork, so that they inherit it, or once its gate has loaded it), so that the
+        record's estimates it signs use it too."""
         if self.compiled is not False and not self._kernel_tried:
             self._kernel_tried = True
             self._kernel = load_kernel()
