@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -460,12 +461,17 @@ def _discover(inputs: tuple[str, ...], options: ReadOptions, messages: Messages,
 
 
 def _read_stream(items: list[Input], options: ReadOptions, messages: Messages, problems: list[Problem],
-                 inflight: dict[str, Loaded], texts: KeptTexts) -> Iterator[Document]:
-    """Documents read one by one; unreadable inputs become problems (said at once) and are skipped."""
-    for got in iter_inputs(items, sys.stdin.buffer, encoding=options.encoding, max_size=options.max_size):
+                 inflight: dict[str, Loaded], texts: KeptTexts,
+                 placed: list[tuple[int, Problem]] | None = None) -> Iterator[Document]:
+    """Documents read one by one; unreadable inputs become problems (said at once) and are skipped.
+    ``placed``, when given, also gets each problem with the position of its input in ``items``."""
+    reads = iter_inputs(items, sys.stdin.buffer, encoding=options.encoding, max_size=options.max_size)
+    for position, got in enumerate(reads):  # one outcome per input, in order
         if isinstance(got, Problem):
             messages.problem(got)
             problems.append(got)
+            if placed is not None:
+                placed.append((position, got))
             continue
         if got.document.encoding != UTF8:
             how = "detected" if got.detected else "--encoding"
@@ -521,20 +527,26 @@ def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool,
     report = _report_writer(report_path, settings, in_place)
     inflight: dict[str, Loaded] = {}
     totals = Totals()
-    late: list[tuple[int, Problem]] = []  # problems of writes, with their place among the others
+    # The problems of reading, of output paths and of writes, each with the position of its input:
+    # the report lists them in input order, after those of finding the inputs. The order they are
+    # met in is not the same for every --jobs (reading runs ahead of the writes by a batch or two).
+    found = len(problems)
+    placed: list[tuple[int, Problem]] = []
+    position = {item.id: at for at, item in enumerate(items)}
 
     def written(done: list[tuple[int, Problem | None]]) -> None:
         for at, problem in done:
             if problem is not None:
                 messages.problem(problem)
-                late.append((at, problem))
+                placed.append((at, problem))
 
     try:
         with _progress(messages) as progress, BackgroundWrites[Problem | None]() as writes:
-            stream = _read_stream(items, options, messages, problems, inflight, texts)
+            stream = _read_stream(items, options, messages, problems, inflight, texts, placed)
             hint = _input_size([item.path for item in items], jobs)
             for doc in dedup.clean(stream, progress=progress, jobs=jobs, size_hint=hint):
                 item = inflight.pop(doc.document.id)
+                at = position[item.input.id]
                 totals.add(doc)
                 if report is not None:
                     report.document(doc, texts)
@@ -543,20 +555,20 @@ def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool,
                         messages.info(f"would clean {item.input.id} ({len(doc.edits)} edit(s))")
                 elif in_place:
                     if doc.changed:
-                        written(writes.submit(len(problems), partial(
+                        written(writes.submit(at, partial(
                             _write, os.path.realpath(item.input.path), doc.cleaned, item, durable=True)))
                 elif output_dir:
                     target = targets[item.input.id]
                     if isinstance(target, Problem):
                         messages.problem(target)
-                        problems.append(target)
+                        placed.append((at, target))
                     else:
-                        written(writes.submit(len(problems), partial(_write, target, doc.cleaned, item, durable=False)))
+                        written(writes.submit(at, partial(_write, target, doc.cleaned, item, durable=False)))
                 else:
                     _stdout_text(doc.cleaned)
             written(writes.finish())
-        for k, (at, problem) in enumerate(late):  # where each would be, had the writes been waited for
-            problems.insert(at + k, problem)
+        placed.sort(key=itemgetter(0))  # stable: one input has at most one problem anyway
+        problems[found:] = [problem for _, problem in placed]
         _finish_report(report, problems, messages)
     finally:
         if report is not None:

@@ -4,12 +4,12 @@ numpy builds a ``num_perm x shingles`` array, adds to it, then reduces it: three
 memory per block. Compiled, each key's shingle hashes are computed once into a small buffer and
 every permutation is one pass of multiply, add and minimum over it, which the compiler turns into
 SIMD code: about 2.5x the numpy path on the same machine (benchmarks/README.md). The candidate
-gate's sketch agreement is here too. Importing numba and loading the cached machine code costs
+gate's sketch agreement and the LSH table's band merge are here too. Importing numba and loading the cached machine code costs
 0.6-0.8 s, so ``MinHasher`` switches to this only after it has signed enough text for that to
 pay (``COMPILED_AFTER_CHARS``), and the gate uses it once loaded.
 
-This module imports numba at import time; import it only through ``signatures.load_kernel`` and
-``signatures.load_agreement``.
+This module imports numba at import time; import it only through ``signatures.load_kernel``,
+``signatures.load_agreement`` and ``signatures.load_band_merge``.
 """
 
 from __future__ import annotations
@@ -70,8 +70,55 @@ def _agreement(sketch: np.ndarray, pairs: np.ndarray, out: np.ndarray) -> None: 
         out[k] = same / width
 
 
+@njit(cache=True, nogil=True, boundscheck=False)
+def _merge_band(old_values: np.ndarray, old_ids: np.ndarray, new_values: np.ndarray, new_ids: np.ndarray,
+                first_members: int, width: np.int64, values: np.ndarray, ids: np.ndarray,
+                codes: np.ndarray) -> int:  # pragma: no cover - compiled
+    # lsh.BandTable.add for one band in one pass: merge the sorted new values after the equal
+    # old ones, and pair each new member of a bucket with the bucket's first members and its
+    # predecessor (lsh._bucket_pairs), as codes ``earlier * width + new``; returns their count
+    n_old = old_values.shape[0]
+    i = 0
+    p = 0
+    m = 0
+    for j in range(new_values.shape[0]):
+        v = new_values[j]
+        while i < n_old and old_values[i] <= v:
+            values[p] = old_values[i]
+            ids[p] = old_ids[i]
+            p += 1
+            i += 1
+        new = np.int64(new_ids[j])
+        if p > 0 and values[p - 1] == v:
+            lo = 0  # the bucket's first position: a binary search, buckets can be long
+            hi = p - 1
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if values[mid] < v:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            for k in range(lo, lo + min(p - lo, first_members)):
+                codes[m] = np.int64(ids[k]) * width + new
+                m += 1
+            if p - lo > first_members:
+                codes[m] = np.int64(ids[p - 1]) * width + new
+                m += 1
+        values[p] = v
+        ids[p] = new_ids[j]
+        p += 1
+    while i < n_old:
+        values[p] = old_values[i]
+        ids[p] = old_ids[i]
+        p += 1
+        i += 1
+    return m
+
+
 Kernel = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
 Agreement = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+BandMerge = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.int64, np.ndarray, np.ndarray, np.ndarray],
+                     int]
 
 
 def kernel() -> Kernel:
@@ -85,4 +132,12 @@ def agreement() -> Agreement:
     """The compiled sketch agreement: ``(sketch rows (uint8), pairs (n x 2 int64), out)``; fills
     ``out`` (float64) with the share of equal bytes of each pair's rows (``Index.agreement``)."""
     found: Agreement = _agreement
+    return found
+
+
+def band_merge() -> BandMerge:
+    """The compiled merge of one band of the LSH table (``lsh.BandTable.add``): ``(old values,
+    old ids, new values, new ids, first members, width, values out, ids out, pair codes out)``;
+    returns how many pair codes it wrote."""
+    found: BandMerge = _merge_band
     return found

@@ -12,8 +12,12 @@ pairs a key gets therefore do not depend on how the input was cut into batches.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from dedup.compiled import BandMerge
 
 FIRST_MEMBERS = 16
 _MIX = np.array(
@@ -67,6 +71,9 @@ class BandTable:
 
     def __init__(self, banding: Banding) -> None:
         self.banding = banding
+        # the compiled merge of one band (``signatures.load_band_merge``), set by a caller that
+        # has loaded the compiled code anyway: the same table and pairs, in one pass a band
+        self.merge: BandMerge | None = None
         self._values = [np.zeros(0, dtype=np.uint32) for _ in range(banding.bands)]
         self._ids = [np.zeros(0, dtype=np.int32) for _ in range(banding.bands)]
 
@@ -90,6 +97,7 @@ class BandTable:
         columns = np.ascontiguousarray(values.T)  # one band's values contiguous: faster sorts
         steps = np.arange(len(ids))
         position = steps.astype(np.uint64)
+        most = len(ids) * (FIRST_MEMBERS + 1)  # pairs a band can give (allocated, not touched)
         for b in range(self.banding.bands):
             # the new values in order, equal ones in id order: one sort of (value, position)
             # codes, four times faster than a stable argsort of the values
@@ -98,6 +106,14 @@ class BandTable:
             new_v = (code >> np.uint64(32)).astype(np.uint32)
             new_id = ids[(code & np.uint64(0xFFFFFFFF)).astype(np.intp)].astype(np.int32)
             old_v, old_id = self._values[b], self._ids[b]
+            if self.merge is not None:
+                mv = np.empty(len(old_v) + len(new_v), dtype=np.uint32)
+                mid = np.empty(len(mv), dtype=np.int32)
+                codes = np.empty(most, dtype=np.int64)
+                count = self.merge(old_v, old_id, new_v, new_id, FIRST_MEMBERS, width, mv, mid, codes)
+                self._values[b], self._ids[b] = mv, mid
+                found.append(codes[:count].copy())
+                continue
             # Merge by position: each new value goes after the equal old ones (their ids are
             # smaller), so every bucket stays in id order; no sort of the whole table.
             at = np.searchsorted(old_v, new_v, side="right") + steps

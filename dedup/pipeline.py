@@ -48,7 +48,7 @@ from dedup.model import (
 from dedup.plan import Plan, Planner, WindowScores, is_list_item
 from dedup.segment import LINE, Segments, segment
 from dedup.settings import BOILERPLATE_OFF, BOILERPLATE_REMOVE, KEEP_LONGEST, Settings
-from dedup.signatures import COMPILED_AFTER_CHARS, MinHasher, jaccard_estimate, load_agreement
+from dedup.signatures import COMPILED_AFTER_CHARS, MinHasher, jaccard_estimate, load_agreement, load_band_merge
 from dedup.verify import KeyMatch, Verifier
 
 if TYPE_CHECKING:
@@ -351,6 +351,7 @@ def _tools(settings: Settings) -> tuple[Fixer, MinHasher]:
 
 # the documents, then every key's signature and LSH band values, in order
 _PreparedChunk = tuple[list[Prepared], np.ndarray, np.ndarray]
+_Chunk = tuple[Future[_PreparedChunk], list[Document]]  # sent to a worker, and what was sent
 
 
 def _prepare_chunk(settings: Settings, banding: Banding, docs: list[Document],
@@ -513,13 +514,13 @@ class Deduplicator:
                 # Each worker would load the compiled code (0.6-0.8 s a process): loaded here,
                 # before they fork at the first task, they inherit it, and the gate uses it too.
                 self.hasher.use_compiled()
-            ahead: deque[tuple[list[Document], list[Future[_PreparedChunk]]]] = deque()
+            ahead: deque[tuple[list[Document], list[_Chunk]]] = deque()
             for _ in range(PREPARED_AHEAD):
                 self._prepare_next(pool, batches, jobs, ahead)
             waiting: tuple[_Opened, Callable[[], list[Checked]]] | None = None
             while ahead:
-                docs, futures = ahead.popleft()
-                chunks = [f.result() for f in futures]
+                docs, work = ahead.popleft()
+                chunks = self._prepared(work)
                 opened = self._open(docs, [p for c in chunks for p in c[0]], report,
                                     np.concatenate([c[1] for c in chunks]), np.concatenate([c[2] for c in chunks]))
                 try:
@@ -542,7 +543,7 @@ class Deduplicator:
                 yield from self._close(*waiting, report)
 
     def _prepare_next(self, pool: ProcessPoolExecutor, batches: Iterator[list[Document]], jobs: int,
-                      ahead: deque[tuple[list[Document], list[Future[_PreparedChunk]]]]) -> None:
+                      ahead: deque[tuple[list[Document], list[_Chunk]]]) -> None:
         """Send the next batch (if any) to the workers to prepare."""
         batch = next(batches, None)
         if batch is not None:
@@ -593,6 +594,8 @@ class Deduplicator:
             batch, signatures, bands = self._register(docs, prepared, key_signatures, key_bands)
             first_new = self._first_new_key
             report("index", len(docs), len(docs))
+            if index.bands.merge is None and self.hasher.compiled_loaded:
+                index.bands.merge = load_band_merge()  # loaded anyway: the same table, faster
             candidates = index.add_sketches(first_new, signatures, bands)
             pairs = plausible_pairs(candidates, index, count=self._compiled_agreement(len(candidates)))
         except BaseException:
@@ -635,11 +638,23 @@ class Deduplicator:
             raise
         return results
 
-    def _share_preparation(self, pool: ProcessPoolExecutor, batch: list[Document],
-                           jobs: int) -> list[Future[_PreparedChunk]]:
+    def _share_preparation(self, pool: ProcessPoolExecutor, batch: list[Document], jobs: int) -> list[_Chunk]:
         size = max(1, len(batch) // (4 * jobs))
-        return [pool.submit(_prepare_chunk, self.settings, self.index.banding, batch[i : i + size], self._worker_chars)
-                for i in range(0, len(batch), size)]
+        chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
+        return [(pool.submit(_prepare_chunk, self.settings, self.index.banding, docs, self._worker_chars), docs)
+                for docs in chunks]
+
+    def _prepared(self, work: list[_Chunk]) -> list[_PreparedChunk]:
+        """The prepared chunks of a batch, in order. A chunk no worker has started yet is
+        prepared here rather than waited for, the last first (same values: a pure function):
+        early in a run, planning against a small index is quick and the main process would
+        otherwise sit idle while the workers catch up."""
+        done: dict[int, _PreparedChunk] = {}
+        for k in range(len(work) - 1, -1, -1):
+            future, docs = work[k]
+            if future.cancel():  # only a call still waiting in the pool's queue can be
+                done[k] = _prepare_chunk(self.settings, self.index.banding, docs, self._worker_chars)
+        return [done[k] if k in done else future.result() for k, (future, _) in enumerate(work)]
 
     def _share_checks(self, pool: ProcessPoolExecutor, pairs: np.ndarray, jobs: int,
                       report: Progress) -> Callable[[], list[Checked]]:

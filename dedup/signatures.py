@@ -22,7 +22,7 @@ import numpy as np
 from dedup.writers import write_atomic
 
 if TYPE_CHECKING:
-    from dedup.compiled import Agreement, Kernel
+    from dedup.compiled import Agreement, BandMerge, Kernel
 
 EMPTY_VALUE = np.uint32(0xFFFFFFFF)  # datasketch's value for a permutation that saw no shingle
 SCHEME = "affine32"
@@ -307,18 +307,28 @@ def load_agreement() -> Agreement | None:
     return None if loaded is None else loaded[1]
 
 
-def _load() -> tuple[Kernel, Agreement] | None:
-    try:
-        from dedup.compiled import agreement, kernel
+def load_band_merge() -> BandMerge | None:
+    """The compiled merge of the LSH table's bands (``BandTable.merge``), loaded as
+    ``load_kernel`` is."""
+    loaded = _load()
+    return None if loaded is None else loaded[2]
 
-        run, agree = kernel(), agreement()
+
+def _load() -> tuple[Kernel, Agreement, BandMerge] | None:
+    try:
+        from dedup.compiled import agreement, band_merge, kernel
+
+        run, agree, merge = kernel(), agreement(), band_merge()
         out = np.empty((1, 1), dtype=np.uint32)
         run(np.zeros(5, dtype=np.uint32), np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64),
             np.ascontiguousarray(_MULTIPLIERS[:5]), np.ones(1, dtype=np.uint32), np.zeros(1, dtype=np.uint32), out)
         agree(np.zeros((2, 4), dtype=np.uint8), np.zeros((1, 2), dtype=np.int64), np.empty(1))
+        one = np.ones(1, dtype=np.uint32), np.zeros(1, dtype=np.int32)
+        merge(*one, *one, 16, np.int64(1), np.empty(2, dtype=np.uint32), np.empty(2, dtype=np.int32),
+              np.empty(17, dtype=np.int64))
     except Exception:  # any failure to build the fast path leaves the numpy one
         return None
-    return run, agree
+    return run, agree, merge
 
 
 def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:

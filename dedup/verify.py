@@ -204,6 +204,7 @@ class Verifier:
         # Words (and figures) of recently compared keys: a key is usually checked against several
         # candidates in a row, both ways. Bounded, and only a cache: results never depend on it.
         self._vocabs: dict[str, Vocab] = {}
+        self._lengths: dict[int, tuple[int, int]] = {}  # matchable_lengths by length
 
     def _vocab(self, text: str) -> Vocab:
         found = self._vocabs.get(text)
@@ -251,7 +252,14 @@ class Verifier:
     def matchable_lengths(self, length: int) -> tuple[int, int]:
         """The lengths a text may have to pass ``may_match`` with a text of ``length``: an
         interval (the test grows, then falls, with the other length), so a caller checking many
-        candidate lengths against one text compares two integers each."""
+        candidate lengths against one text compares two integers each (remembered by length:
+        planning asks again for every paragraph with merge candidates)."""
+        found = self._lengths.get(length)
+        if found is None:
+            found = self._lengths[length] = self._matchable_lengths(length)
+        return found
+
+    def _matchable_lengths(self, length: int) -> tuple[int, int]:
         if length == 0:
             return 0, 0
         t = self.threshold - 1e-9

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dedup.lsh import FIRST_MEMBERS, Banding, BandTable, band_values, choose_banding
-from dedup.signatures import MinHasher
+from dedup.signatures import MinHasher, load_band_merge
 
 
 def test_choose_banding_favours_recall() -> None:
@@ -76,16 +76,26 @@ def reference_pairs(buckets: list[dict[int, list[int]]], ids: range, values: np.
     return sorted(map(list, found))
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_table_pairs_match_the_rule_batch_after_batch(seed: int) -> None:
+def test_table_pairs_match_the_rule_batch_after_batch(seed: int, compiled: bool) -> None:
     rng = np.random.default_rng(seed)
     bands, n = 5, 3000
     values = rng.integers(0, 40, size=(n, bands)).astype(np.uint32)  # crowded buckets of every size
     values[rng.random(n) < 0.3] += np.uint32(1000)  # and some sparse ones
+    values[rng.random(n) < 0.05] = np.uint32(0xFFFFFFFF)  # the largest value: merged last
     cuts = [0, *sorted(rng.choice(np.arange(1, n), size=12, replace=False).tolist()), n]
     table = BandTable(Banding(bands, 1))
+    reference = BandTable(Banding(bands, 1))  # numpy all along
+    if compiled:
+        table.merge = load_band_merge()
+        assert table.merge is not None
     buckets: list[dict[int, list[int]]] = [{} for _ in range(bands)]
     for a, b in pairwise(cuts):
         got = table.add(np.arange(a, b), values[a:b]).tolist()
         assert got == reference_pairs(buckets, range(a, b), values[a:b])
+        reference.add(np.arange(a, b), values[a:b])
+        for band in range(bands):  # the table itself, whichever merged it
+            assert np.array_equal(table._values[band], reference._values[band])
+            assert np.array_equal(table._ids[band], reference._ids[band])
     assert len(table) == n

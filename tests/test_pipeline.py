@@ -232,6 +232,7 @@ def test_a_size_hint_changes_when_signing_is_compiled_not_the_results(jobs: int)
     # with jobs the workers sign; the main process loads the compiled code before they fork
     # (they inherit it instead of loading it each), and uses it for the gate anyway
     assert hinted.hasher.compiled_loaded
+    assert hinted.index.bands.merge is not None  # and so does the LSH table (tests/test_lsh.py: same table)
     assert hinted._worker_chars == (big // jobs if jobs > 1 else 0)
     banding = hinted.index.banding
     worker = pipeline._prepare_chunk(hinted.settings, banding, docs[:3], big)  # what a worker runs, told of the size
@@ -264,6 +265,26 @@ def test_a_worker_signs_its_chunk_at_once_in_key_order() -> None:
     for b in range(engine.index.banding.bands):
         assert np.array_equal(engine.index.bands._values[b], by_main.index.bands._values[b])
         assert np.array_equal(engine.index.bands._ids[b], by_main.index.bands._ids[b])
+
+
+def test_chunks_no_worker_started_are_prepared_by_the_main_process() -> None:
+    from concurrent.futures import Future
+
+    docs = [Document(f"{i}", f"{P1 if i % 2 else P2}\nLine {i} of the notice.\n{P3}\n") for i in range(6)]
+    engine = Deduplicator()
+    chunks = [docs[0:2], docs[2:4], docs[4:6]]
+    expected = [pipeline._prepare_chunk(engine.settings, engine.index.banding, c) for c in chunks]
+    done: Future[pipeline._PreparedChunk] = Future()
+    done.set_running_or_notify_cancel()  # a worker took it ...
+    done.set_result(expected[1])  # ... and sent it back
+    waiting_first: Future[pipeline._PreparedChunk] = Future()  # still queued in the pool: taken back
+    waiting_last: Future[pipeline._PreparedChunk] = Future()
+    got = engine._prepared([(waiting_first, chunks[0]), (done, chunks[1]), (waiting_last, chunks[2])])
+    assert waiting_first.cancelled() and waiting_last.cancelled() and not done.cancelled()
+    assert got[1] is expected[1]
+    for (prepared, signatures, bands), (want, want_signatures, want_bands) in zip(got, expected, strict=True):
+        assert prepared == want
+        assert np.array_equal(signatures, want_signatures) and np.array_equal(bands, want_bands)
 
 
 def test_without_cluster_bookkeeping_the_results_are_the_same() -> None:
