@@ -4,9 +4,9 @@ numpy builds a ``num_perm x shingles`` array, adds to it, then reduces it: three
 memory per block. Compiled, each key's shingle hashes are computed once into a small buffer and
 every permutation is one pass of multiply, add and minimum over it, which the compiler turns into
 SIMD code: about 2.5x the numpy path on the same machine (benchmarks/README.md). The candidate
-gate's sketch agreement and the LSH table's band merge are here too. Importing numba and loading the cached machine code costs
-0.6-0.8 s, so ``MinHasher`` switches to this only after it has signed enough text for that to
-pay (``COMPILED_AFTER_CHARS``), and the gate uses it once loaded.
+gate's sketch agreement and the LSH table's band merge are here too. Importing numba and loading
+the cached machine code costs 0.6-0.8 s, so ``MinHasher`` switches to this only after it has
+signed enough text for that to pay (``COMPILED_AFTER_CHARS``), and the rest is used once loaded.
 
 This module imports numba at import time; import it only through ``signatures.load_kernel``,
 ``signatures.load_agreement`` and ``signatures.load_band_merge``.
@@ -117,8 +117,8 @@ def _merge_band(old_values: np.ndarray, old_ids: np.ndarray, new_values: np.ndar
 
 Kernel = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
 Agreement = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
-BandMerge = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.int64, np.ndarray, np.ndarray, np.ndarray],
-                     int]
+BandMerge = Callable[
+    [np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.int64, np.ndarray, np.ndarray, np.ndarray], int]
 
 
 def kernel() -> Kernel:
