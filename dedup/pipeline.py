@@ -64,17 +64,19 @@ MIN_PAIRS_TO_SHARE = 512  # fewer candidate pairs are verified in the main proce
 # candidates before the costly text comparison; nothing is ever removed on the estimate.
 GATE_MIN_CHARS = 60
 GATE_SHARE = 0.5
-# A key of at least LONG_KEY_CHARS characters (in practice a piece of an over-long paragraph; no
-# paragraph of the development corpora comes near) is verified against at most
-# MAX_LONG_CANDIDATES partners, those whose MinHash agrees best with it. Long texts in one
-# language share many shingles, comparing two of them costs time in the square of their length,
-# and a line of hundreds of megabytes of repetitive text would otherwise give quadratic time.
-# Exact copies never need verification (equal keys are one key).
+# A key is verified against at most MAX_LONG_CANDIDATES + 1 of its earlier partners of which
+# either is a key of at least LONG_KEY_CHARS characters (in practice a piece of an over-long
+# paragraph; no paragraph of the development corpora comes near): those whose MinHash agrees
+# best with it (the earliest first on a tie), and its earliest. Long texts in one language share
+# many shingles, comparing two of them costs time in the square of their length, and a line of
+# hundreds of megabytes of repetitive text would otherwise give quadratic time. Ranking at the
+# later key, among earlier ones only, decides every pair when its later key arrives, so the
+# pairs verified do not depend on how the input is cut into batches or runs. Exact copies never
+# need verification (equal keys are one key).
 LONG_KEY_CHARS = 2_500
 MAX_LONG_CANDIDATES = 8
 # Characters of input per batch. Memory holds the index plus one batch (three with --jobs: see
-# ``clean``); results do not depend on the batch size (tests/test_pipeline.py checks it), except
-# which partners a long key (LONG_KEY_CHARS) is ranked among, so one size serves every --jobs.
+# ``clean``); results do not depend on the batch size (tests/test_pipeline.py checks it).
 BATCH_CHARS = 1 << 23
 PREPARED_AHEAD = 2  # with --jobs: batches being prepared while one is planned
 GATE_CHUNK = 1 << 20  # candidate pairs gated at a time
@@ -110,11 +112,8 @@ def plausible_pairs(pairs: np.ndarray, index: Index, chunk: int = GATE_CHUNK,
         long_at.append(at + lo)
         long_shares.append(shares[at])
     at = np.concatenate(long_at)
-    if len(at):  # as in ``gate``: a pair with a long end stays only among that end's best
-        sub = pairs[at]
-        k = keep[at]
-        keep[at] = k & _best_partners(sub, np.concatenate(long_shares), k & (lengths[sub[:, 0]] >= LONG_KEY_CHARS),
-                                      k & (lengths[sub[:, 1]] >= LONG_KEY_CHARS))
+    if len(at):  # as in ``gate``: a pair with a long end stays only among its later key's best
+        keep[at] &= _best_partners(pairs[at], np.concatenate(long_shares), keep[at])
     kept: np.ndarray = pairs[keep]
     return kept
 
@@ -123,7 +122,7 @@ def gate(pairs: np.ndarray, la: np.ndarray, lb: np.ndarray,
          agreement: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """Which of the candidate ``pairs`` (sorted, keys of lengths ``la``, ``lb``) to verify: those
     that pass ``plausible``, and of those with a long key (``LONG_KEY_CHARS``), only the
-    ``MAX_LONG_CANDIDATES`` best of one of their long ends."""
+    ``MAX_LONG_CANDIDATES`` best of their later key."""
     shares = np.ones(len(pairs))
 
     def agree(idx: np.ndarray) -> np.ndarray:
@@ -132,9 +131,9 @@ def gate(pairs: np.ndarray, la: np.ndarray, lb: np.ndarray,
         return got
 
     keep = plausible(la, lb, agree)
-    long_a, long_b = la >= LONG_KEY_CHARS, lb >= LONG_KEY_CHARS
-    if (long_a | long_b).any():
-        keep &= ~(long_a | long_b) | _best_partners(pairs, shares, keep & long_a, keep & long_b)
+    long = (la >= LONG_KEY_CHARS) | (lb >= LONG_KEY_CHARS)
+    if long.any():
+        keep &= ~long | _best_partners(pairs, shares, keep & long)
     return keep
 
 
@@ -289,18 +288,25 @@ def build_clusters(groups: Iterable[Sequence[int]], notes: Mapping[int, Note],
     return tuple(out)
 
 
-def _best_partners(pairs: np.ndarray, agreement: np.ndarray, end_a: np.ndarray, end_b: np.ndarray) -> np.ndarray:
-    """A mask of the pairs that are among the ``MAX_LONG_CANDIDATES`` best (by agreement, then in
-    pair order) of one of their long ends; ``end_a``/``end_b`` flag the ends to rank at."""
-    idx = np.concatenate([np.flatnonzero(end_a), np.flatnonzero(end_b)])
-    owner = np.concatenate([pairs[end_a, 0], pairs[end_b, 1]])
-    order = np.lexsort((idx, -agreement[idx], owner))
-    owner, idx = owner[order], idx[order]
-    first = np.ones(len(owner), dtype=bool)
-    first[1:] = owner[1:] != owner[:-1]
-    group_start = np.maximum.accumulate(np.where(first, np.arange(len(owner)), 0))
+def _best_partners(pairs: np.ndarray, agreement: np.ndarray, ranked: np.ndarray) -> np.ndarray:
+    """A mask of the ``ranked`` pairs ``(earlier, later)`` that are among the
+    ``MAX_LONG_CANDIDATES`` best of their later key (by agreement, then the earlier key first),
+    or its earliest partner: in a cluster of many near copies every copy is then compared with
+    the first, which is usually the copy kept (copies agree with each other about equally well).
+    Every pair of a later key is in the same call (they come with its batch), so the choice
+    depends on nothing else."""
     best = np.zeros(len(pairs), dtype=bool)
-    best[idx[np.arange(len(owner)) - group_start < MAX_LONG_CANDIDATES]] = True
+    idx = np.flatnonzero(ranked)
+    if len(idx) == 0:
+        return best
+    later, earlier = pairs[idx, 1], pairs[idx, 0]
+    for order, top in ((np.lexsort((earlier, -agreement[idx], later)), MAX_LONG_CANDIDATES),
+                       (np.lexsort((earlier, later)), 1)):
+        owner = later[order]
+        first = np.ones(len(owner), dtype=bool)
+        first[1:] = owner[1:] != owner[:-1]
+        group_start = np.maximum.accumulate(np.where(first, np.arange(len(owner)), 0))
+        best[idx[order[np.arange(len(owner)) - group_start < top]]] = True
     return best
 
 

@@ -340,7 +340,8 @@ def _gate_stage(settings: Settings) -> Stage:
 
 def _long_pairs(candidates: DataFrame, keys: DataFrame, settings: Settings) -> frozenset[tuple[int, int]]:
     """The candidate pairs with a key of ``LONG_KEY_CHARS`` or more that pass the gate, long-key
-    rule included (``dedup.pipeline.gate``, on all such pairs at once, as one embedded batch)."""
+    rule included (``dedup.pipeline.gate``, on all such pairs at once: each is ranked at its
+    later key, among earlier keys only, so this is what the embedded engine keeps batch by batch)."""
     from pyspark.sql import functions as F
 
     if not keys.where(F.col("klen") >= LONG_KEY_CHARS).limit(1).count():

@@ -3,6 +3,7 @@
 import random
 from collections import Counter
 from collections.abc import Iterator
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -174,19 +175,57 @@ def _indexed(keys: list[str]) -> tuple[Index, np.ndarray]:
     return index, np.array([(i, j) for i in range(len(keys)) for j in range(i + 1, len(keys))], dtype=np.int64)
 
 
-def test_long_keys_are_verified_against_their_best_candidates_only() -> None:
+def test_long_keys_are_verified_against_their_best_earlier_candidates_only() -> None:
     keys = [sentences(400, seed=s) for s in range(40)]  # long, and much alike (one small vocabulary)
     assert min(len(k) for k in keys) >= LONG_KEY_CHARS
     index, pairs = _indexed(keys)
     kept = plausible_pairs(pairs, index)
-    assert 0 < len(kept) <= MAX_LONG_CANDIDATES * len(keys)
     agree = index.agreement(pairs)
+    assert agree.max() >= GATE_SHARE  # the gate alone would let many through
+    assert 0 < len(kept) <= (MAX_LONG_CANDIDATES + 1) * len(keys) < len(pairs)
     kept_set = {tuple(p) for p in kept.tolist()}
-    for k in range(len(keys)):
-        mine = np.flatnonzero((pairs[:, 0] == k) | (pairs[:, 1] == k))
-        best = mine[np.argmax(agree[mine])]
-        if agree[best] >= GATE_SHARE:
-            assert tuple(pairs[best].tolist()) in kept_set
+    for k in range(1, len(keys)):
+        mine = np.flatnonzero(pairs[:, 1] == k)  # (earlier, k), earliest first
+        chosen = {tuple(p) for p in pairs[mine].tolist() if tuple(p) in kept_set}
+        passing = mine[agree[mine] >= GATE_SHARE]
+        best = passing[np.argsort(-agree[passing], kind="stable")[:MAX_LONG_CANDIDATES]]  # ties: earlier
+        assert chosen == {tuple(p) for p in pairs[[*best, *passing[:1]]].tolist()}  # and the earliest
+
+
+def test_which_long_key_pairs_are_verified_does_not_depend_on_batches() -> None:
+    # Each batch gates the pairs whose later key it brings; the union over any cut of the keys
+    # into batches is what the gate keeps of all pairs at once (the Spark engine's view).
+    sizes = [400, 3, 1, 400, 5, 2, 400, 3, 400, 400] * 4  # long, short, tiny
+    keys = [sentences(n, seed=s) for s, n in enumerate(sizes)]
+    index, pairs = _indexed(keys)
+    at_once = plausible_pairs(pairs, index)
+    lengths = np.array([len(k) for k in keys])
+    long_pairs = (lengths[at_once[:, 0]] >= LONG_KEY_CHARS) | (lengths[at_once[:, 1]] >= LONG_KEY_CHARS)
+    assert long_pairs.sum() > MAX_LONG_CANDIDATES * 2  # the rule decides here
+    for cuts in ([10, 20, 30], [1, 2, 3, 5, 8, 13, 21, 34], list(range(1, len(keys)))):
+        bounds = [0, *cuts, len(keys)]
+        batched = [plausible_pairs(pairs[(pairs[:, 1] >= lo) & (pairs[:, 1] < hi)], index)
+                   for lo, hi in pairwise(bounds)]
+        assert sorted(np.concatenate(batched).tolist()) == at_once.tolist()
+
+
+def test_over_long_copies_give_the_same_result_for_any_batch_size_and_jobs() -> None:
+    rnd = random.Random(11)
+    body = sentences(200, seed=21)
+    assert LONG_KEY_CHARS <= len(body) < MAX_PARAGRAPH_CHARS
+    words = body.split(" ")
+    docs = []
+    for d in range(16):  # near copies of one long paragraph, each edited in two places
+        copy = list(words)
+        for _ in range(2):
+            copy[rnd.randrange(len(copy))] = "changed"
+        docs.append(Document(f"{d:02d}", f"Story {d} opens here.\n{' '.join(copy)}\nStory {d} ends here.\n"))
+    whole = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs)]
+    assert sum(len(edits) for _, edits in whole) == 15  # every copy after the first goes
+    for batch_chars in (1, 3 * len(docs[0].text)):
+        for jobs in (1, 2):
+            got = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=batch_chars, jobs=jobs)]
+            assert got == whole, (batch_chars, jobs)
 
 
 def test_the_gate_gives_the_same_pairs_in_chunks_as_at_once() -> None:
