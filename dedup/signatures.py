@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -314,7 +315,34 @@ def load_band_merge() -> BandMerge | None:
     return None if loaded is None else loaded[2]
 
 
+# numba's first compilation or cache load imports its NumPy implementations, and one of them
+# probes for a BLAS by importing scipy.linalg.cython_blas when SciPy is installed (datasketch
+# needs it): 0.4 s of a 1 s load, on the critical path of every big run. Nothing dedup compiles
+# uses a BLAS. Unless SciPy's linear algebra is already imported, the probe is made to fail while
+# the code loads (an import of a module set to None in sys.modules fails at once), then the
+# module is importable again. The probe's one effect: numba's np.convolve/np.correlate of
+# floats, compiled later in the same process, use a plain loop instead of BLAS (same values).
+_BLAS_PROBE = "scipy.linalg.cython_blas"
+
+
+@contextlib.contextmanager
+def _without_blas_probe() -> Iterator[None]:
+    skip = "scipy.linalg" not in sys.modules and _BLAS_PROBE not in sys.modules
+    if skip:
+        sys.modules[_BLAS_PROBE] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if skip and sys.modules.get(_BLAS_PROBE, 0) is None:
+            del sys.modules[_BLAS_PROBE]
+
+
 def _load() -> tuple[Kernel, Agreement, BandMerge] | None:
+    with _without_blas_probe():
+        return _load_compiled()
+
+
+def _load_compiled() -> tuple[Kernel, Agreement, BandMerge] | None:
     try:
         from dedup.compiled import agreement, band_merge, kernel
 

@@ -119,6 +119,16 @@ def test_a_small_run_never_imports_numba_and_numpy_serves_without_it(tmp_path: P
     assert missing.split(" ", 1)[1] == small.split(" ", 1)[1]
 
 
+def test_loading_the_compiled_code_skips_numbas_blas_probe_and_leaves_scipy_importable() -> None:
+    code = ("import sys; from dedup.signatures import load_kernel; assert load_kernel() is not None; "
+            "import numba.np.arraymath as m; print(int('scipy.linalg' in sys.modules), int(m._HAVE_BLAS), end=' '); "
+            "import scipy.linalg.cython_blas; print(int(sys.modules['scipy.linalg.cython_blas'] is not None))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "0 0 1\n"
+    # SciPy's linear algebra already there: nothing is skipped
+    first = "import scipy.linalg; " + code
+    assert subprocess.run([sys.executable, "-c", first], capture_output=True, text=True, check=True).stdout == "1 1 1\n"
+
+
 def test_shingle_counts_and_short_keys() -> None:
     hasher = MinHasher(ngram=5)
     hashes, offsets = hasher.shingle_hashes(["abcdefg", "abc", "", "abcde"])
