@@ -649,11 +649,10 @@ def _output_targets(items: list[Input], output_dir: str) -> dict[str, Path | Pro
 
 
 def _input_size(paths: Iterable[str], jobs: int) -> int:
-    """About how many characters the input files hold (their sizes; standard input counts 0):
-    ``Deduplicator.clean(size_hint=...)``. With one job, summed only until it is clear that the
-    run is big enough to load the compiled signature loop at once; with more, in full (the last
-    batches shrink by it)."""
-    enough = COMPILED_AFTER_CHARS if jobs <= 1 else float("inf")
+    """About how many characters the input files hold (their sizes; standard input counts 0),
+    summed only until it is clear that the run is big enough to load the compiled signature loop
+    at once (``Deduplicator.clean(size_hint=...)``)."""
+    enough = COMPILED_AFTER_CHARS * max(jobs, 1)
     total = 0
     for path in paths:
         if path != STDIN:

@@ -79,10 +79,6 @@ MAX_LONG_CANDIDATES = 8
 # ``clean``); results do not depend on the batch size (tests/test_pipeline.py checks it).
 BATCH_CHARS = 1 << 23
 PREPARED_AHEAD = 2  # with --jobs: batches being prepared while one is planned
-# With --jobs and a size hint, batches near the end hold at most TAPER_SHARE of the characters
-# expected to remain, and no fewer than TAPER_MIN_CHARS (see ``Deduplicator._batches``).
-TAPER_SHARE = 0.5
-TAPER_MIN_CHARS = 1 << 19
 GATE_CHUNK = 1 << 20  # candidate pairs gated at a time
 # Candidate pairs gated with numpy before the gate loads the compiled code by itself (the main
 # process with --jobs, which does not sign): numpy takes about 0.25 us a pair, loading 0.5-1 s.
@@ -499,8 +495,7 @@ class Deduplicator:
 
         ``size_hint``: about how many characters ``documents`` hold, when the caller knows it
         beforehand (the CLI gives its input files' sizes). It only decides when the compiled
-        signature loop loads (``MinHasher.expect``) and, with ``jobs > 1``, how the last batches
-        shrink (``_batches``), never what comes out.
+        signature loop loads (``MinHasher.expect``), never what comes out.
         """
         if jobs <= 1:
             self.hasher.expect(size_hint or 0)
@@ -512,7 +507,7 @@ class Deduplicator:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_start_worker,
                                  initargs=(os.getpid(),)) as pool:
             report = progress or _silent
-            batches = self._batches(documents, batch_chars, size_hint or 0)
+            batches = self._batches(documents, batch_chars)
             # Batch k+1 is registered (and its pairs sent) before batch k is planned, so the
             # workers verify k+1 and prepare k+2 while the main process plans k; planning k
             # looks only at paragraphs before k's end, which batch k+1 does not change (see
@@ -560,32 +555,18 @@ class Deduplicator:
         if batch is not None:
             ahead.append((batch, self._share_preparation(pool, batch, jobs)))
 
-    def _batches(self, documents: Iterable[Document], batch_chars: int,
-                 expected: int = 0) -> Iterator[list[Document]]:
+    def _batches(self, documents: Iterable[Document], batch_chars: int) -> Iterator[list[Document]]:
         """Documents grouped into batches of about ``batch_chars`` characters (one batch for
-        keep=longest and boilerplate detection, which need the whole input at once). With
-        ``expected`` (about how many characters ``documents`` hold), the last batches shrink:
-        each is at most a TAPER_SHARE of what is expected to remain (not below
-        ``TAPER_MIN_CHARS``), so that with --jobs the last batch, planned and verified while
-        the other processes have nothing left to do, is small. Past ``expected`` (a low
-        estimate) batches are full again. Results never depend on where batches end."""
+        keep=longest and boilerplate detection, which need the whole input at once)."""
         whole = self.settings.keep == KEEP_LONGEST or self.settings.boilerplate != BOILERPLATE_OFF
         batch: list[Document] = []
-        size = seen = 0
-
-        def goal() -> int:
-            left = expected - seen
-            return batch_chars if left <= 0 else min(batch_chars, max(TAPER_MIN_CHARS, int(left * TAPER_SHARE)))
-
-        most = goal()
+        size = 0
         for doc in documents:
             batch.append(doc)
             size += len(doc.text)
-            if size >= most and not whole:
+            if size >= batch_chars and not whole:
                 yield batch
-                seen += size
                 batch, size = [], 0
-                most = goal()
         if batch:
             yield batch
 

@@ -261,28 +261,6 @@ def test_the_gate_is_compiled_once_the_hasher_signs_compiled_or_after_many_pairs
     assert plain.hasher.compiled_loaded  # loaded anyway: the record's estimates are signed with it
 
 
-def test_with_a_size_hint_the_last_batches_shrink_and_the_results_stay(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "TAPER_MIN_CHARS", 250)
-    docs = [Document(f"{i:03d}", f"{P2 if i % 3 else P3}\nNote {i:03d}.\n{P3}\n") for i in range(40)]
-    each = len(docs[0].text)
-    assert {len(d.text) for d in docs} == {each} == {190}
-    total = each * len(docs)
-    dedup = Deduplicator()
-
-    def sizes(expected: int) -> list[int]:
-        return [len(b) for b in dedup._batches(docs, 10 * each, expected)]
-
-    assert sizes(0) == [10, 10, 10, 10]
-    # full batches while half of what is left exceeds one; then half of what is left, at least 250 characters
-    assert sizes(total) == [10, 10, 10, 5, 3, 2]
-    assert sizes(total // 2) == [10, 5, 3, 2, 10, 10]  # a low estimate: full batches once it is passed
-    plain = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=10 * each)]
-    for jobs in (1, 2):
-        hinted = Deduplicator().clean(docs, batch_chars=10 * each, jobs=jobs, size_hint=total)
-        assert [(r.cleaned, r.edits) for r in hinted] == plain
-    assert sum(len(edits) for _, edits in plain) > 20
-
-
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_size_hint_changes_when_signing_is_compiled_not_the_results(jobs: int) -> None:
     docs = [Document(f"{i:03d}", f"{P1 if i % 3 else P2}\nSentence {i} of the report.\n{P3}\n") for i in range(9)]
