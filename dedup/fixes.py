@@ -139,6 +139,71 @@ def _trimmed(start: int, old: str, new: str, rule: str, note: str) -> StageEdit 
     return StageEdit(start + p, start + len(old) - s, new[p : len(new) - s], rule, note)
 
 
+def _changes(start: int, old: str, new: str, rule: str, note: str) -> list[StageEdit]:
+    """The edits that turn line ``old`` into ``new``: one covering the changed part
+    (``_trimmed``), or, on a line longer than ``LOCAL_EDITS_AFTER`` characters, one per changed
+    place. An over-long line is matched as pieces (``dedup.segment``); one edit from its first
+    change to its last would give every piece in between the whole replacement as its text (a
+    53 MB scraped line with two mojibake spots made keys of megabytes, piece after piece)."""
+    if len(old) <= LOCAL_EDITS_AFTER:
+        edit = _trimmed(start, old, new, rule, note)
+        return [] if edit is None else [edit]
+    out: list[StageEdit] = []
+    i = j = 0
+    while True:
+        same = _common_prefix(old, i, new, j)
+        i, j = i + same, j + same
+        if i == len(old) and j == len(new):
+            return out
+        sync = _resync(old, i, new, j)
+        if sync is None:  # no common text close ahead: the rest is one edit
+            edit = _trimmed(start + i, old[i:], new[j:], rule, note)
+            return out if edit is None else [*out, edit]
+        di, dj = sync
+        out.append(StageEdit(start + i, start + i + di, new[j : j + dj], rule, note))
+        i, j = i + di, j + dj
+
+
+LOCAL_EDITS_AFTER = 20_000  # dedup.segment.MAX_PARAGRAPH_CHARS: longer lines are matched as pieces
+_SYNC_CHARS = 16  # characters that must agree again after a change
+_SYNC_REACH = 256  # how far past a change to look for them
+
+
+def _common_prefix(a: str, i: int, b: str, j: int) -> int:
+    """How many characters ``a[i:]`` and ``b[j:]`` share at their start: compared a block at
+    a time (a slice comparison runs in C), then halving inside the first block that differs."""
+    n = min(len(a) - i, len(b) - j)
+    done, block = 0, 4096
+    while done < n:
+        step = min(block, n - done)
+        if a[i + done : i + done + step] == b[j + done : j + done + step]:
+            done += step
+            continue
+        while step > 1:  # the first difference is within a[i + done : i + done + step]
+            half = step // 2
+            if a[i + done : i + done + half] == b[j + done : j + done + half]:
+                done += half
+                step -= half
+            else:
+                step = half
+        return done
+    return n
+
+
+def _resync(a: str, i: int, b: str, j: int) -> tuple[int, int] | None:
+    """Where ``a`` and ``b`` agree again after they differ at ``a[i]``, ``b[j]``: the first
+    ``(di, dj)`` (by ``dj``) with ``_SYNC_CHARS`` equal characters at ``a[i + di]`` and
+    ``b[j + dj]``, both within ``_SYNC_REACH``; None when there is none."""
+    for dj in range(_SYNC_REACH + 1):
+        probe = b[j + dj : j + dj + _SYNC_CHARS]
+        if len(probe) < _SYNC_CHARS:
+            return None
+        at = a.find(probe, i, i + _SYNC_REACH + _SYNC_CHARS)
+        if at != -1 and (at > i or dj > 0):
+            return at - i, dj
+    return None
+
+
 def _lines(text: str) -> Iterator[tuple[int, str]]:
     for m in _LINE.finditer(text):
         if m.group():
@@ -165,9 +230,7 @@ def mojibake(text: str) -> list[StageEdit]:
     for start, line in _lines(text):
         if not _SUSPECT.search(line.encode("utf-8", "surrogatepass")) or not is_bad(line):
             continue
-        edit = _trimmed(start, line, ftfy.fix_text(line, _FTFY), MOJIBAKE, "mojibake repaired (ftfy)")
-        if edit is not None:
-            out.append(edit)
+        out.extend(_changes(start, line, ftfy.fix_text(line, _FTFY), MOJIBAKE, "mojibake repaired (ftfy)"))
     return out
 
 
@@ -199,9 +262,7 @@ def nfc(text: str) -> list[StageEdit]:
         if rebuilt == want:
             out.extend(edits)
         else:  # compositions across clusters (Hangul jamo, say): one edit for the changed part
-            edit = _trimmed(start, line, want, NFC, "Unicode NFC")
-            if edit is not None:
-                out.append(edit)
+            out.extend(_changes(start, line, want, NFC, "Unicode NFC"))
     return out
 
 

@@ -7,9 +7,12 @@ from conftest import run
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dedup import Document, fixes
 from dedup.apply import restore
 from dedup.fixes import FIX_RULES, Fixer
 from dedup.model import REPLACE
+from dedup.pipeline import prepare
+from dedup.segment import MAX_PARAGRAPH_CHARS
 
 
 def fix(text: str, *rules: str, lines: bool = True) -> str:
@@ -42,6 +45,41 @@ def test_html_entities_left_alone(text: str) -> None:
 ])
 def test_mojibake(before: str, after: str) -> None:
     assert fix(before, "mojibake") == after
+
+
+@given(st.text(alphabet="ab c", max_size=300), st.lists(st.tuples(st.integers(0, 300), st.integers(0, 4),
+                                                         st.text(alphabet="xyzé", max_size=4)), max_size=6))
+def test_local_edits_turn_a_long_line_into_the_new_one(old: str, changes: list[tuple[int, int, str]]) -> None:
+    new = old
+    for at, cut, put in changes:
+        at = min(at, len(new))
+        new = new[:at] + put + new[at + cut :]
+    for limit in (0, 10_000):  # every line long: one edit per changed place; short: one edit
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(fixes, "LOCAL_EDITS_AFTER", limit)
+            edits = fixes._changes(7, old, new, "mojibake", "note")
+        rebuilt, end = [], 0
+        for e in edits:
+            assert 7 + end <= e.start <= e.end <= 7 + len(old) and (e.start < e.end or e.new)
+            rebuilt += [old[end : e.start - 7], e.new]
+            end = e.end - 7
+        assert "".join([*rebuilt, old[end:]]) == new
+        if limit:
+            assert len(edits) == (old != new)
+
+
+def test_mojibake_on_an_over_long_line_is_repaired_where_it_is() -> None:
+    # One edit from the first spot to the last would cover every piece in between: each piece's
+    # key would be the whole replacement (megabytes on a long scraped line).
+    body = " ".join(f"Sentence {i} of a long line, about the harbour and its ferry." for i in range(2000))
+    line = "Le maire dÃ©clare. " + body + " Le prÃ©fet rÃ©pond."
+    assert len(line) > 4 * fixes.LOCAL_EDITS_AFTER
+    (fixed,) = Fixer(["mojibake"]).fix_all([line + "\n"], [True])
+    assert fixed.text == "Le maire déclare. " + body + " Le préfet répond.\n"
+    # changes fewer than 16 characters apart are one edit
+    assert [(line[f.start : f.end], f.new) for f in fixed.fixes] == [("Ã©", "é"), ("Ã©fet rÃ©", "éfet ré")]
+    prepared = prepare(Document("a", line + "\n"), Fixer(["mojibake"]))
+    assert len(prepared.keys) > 4 and max(len(k) for k in prepared.keys) <= MAX_PARAGRAPH_CHARS
 
 
 @pytest.mark.parametrize("text", [
