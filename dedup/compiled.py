@@ -5,7 +5,7 @@ memory per block. Compiled, each key's shingle hashes are computed once into a s
 every permutation is one pass of multiply, add and minimum over it, which the compiler turns into
 SIMD code: about 2.5x the numpy path on the same machine (benchmarks/README.md). The candidate
 gate's sketch agreement and the LSH table's band merge are here too. Importing numba and loading
-the cached machine code costs 0.6-0.8 s, so ``MinHasher`` switches to this only after it has
+the cached machine code costs about 0.55 s, so ``MinHasher`` switches to this only after it has
 signed enough text for that to pay (``COMPILED_AFTER_CHARS``), and the rest is used once loaded.
 
 This module imports numba at import time; import it only through ``signatures.load_kernel``,

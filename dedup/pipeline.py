@@ -517,7 +517,7 @@ class Deduplicator:
             overlap = self.index.overlaps_batches()
             self._worker_chars = (size_hint or 0) // jobs
             if self._worker_chars > COMPILED_AFTER_CHARS:
-                # Each worker would load the compiled code (0.6-0.8 s a process): loaded here,
+                # Each worker would load the compiled code (0.55 s a process): loaded here,
                 # before they fork at the first task, they inherit it, and the gate uses it too.
                 self.hasher.use_compiled()
             ahead: deque[tuple[list[Document], list[_Chunk]]] = deque()

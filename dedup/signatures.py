@@ -52,7 +52,7 @@ HASH_VERSION = "poly64-fold32-nulpad-v2"
 _BATCH_CHARS = 1 << 20  # characters of keys hashed per numpy batch
 _BLOCK = 8192  # shingles permuted per block: num_perm x _BLOCK uint32 values fit in the CPU cache
 # Characters a MinHasher signs with numpy before it loads the compiled loop (dedup.compiled).
-# Loading costs 0.6-0.8 s (importing numba, its CPU target and the cached machine code) and about
+# Loading costs about 0.55 s (importing numba, its CPU target and the cached machine code) and about
 # 150 MB of RSS (45 MB of it not shared with other processes); numpy takes about 0.045 s more
 # than the compiled loop per million characters, so a run loads it once numpy's extra time has
 # paid for it (~16M characters): never more than twice the better choice in hindsight, and small
