@@ -247,13 +247,17 @@ def invisible(text: str) -> list[StageEdit]:
 
 def nfc(text: str) -> list[StageEdit]:
     """One edit per composed character (a base letter and its combining marks), so the record
-    shows ``e`` + U+0301 -> ``é`` rather than a whole rewritten line."""
+    shows ``e`` + U+0301 -> ``é`` rather than a whole rewritten line; on an over-long line, one
+    per changed place (``_changes``)."""
     out: list[StageEdit] = []
     if text.isascii() or unicodedata.is_normalized("NFC", text):
         return out
     for start, line in _lines(text):
         want = unicodedata.normalize("NFC", line)
         if want == line:
+            continue
+        if len(line) > LOCAL_EDITS_AFTER:  # a character at a time would take seconds a line
+            out.extend(_changes(start, line, want, NFC, "Unicode NFC"))
             continue
         edits = _clusters(start, line)
         rebuilt = line

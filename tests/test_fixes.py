@@ -104,6 +104,16 @@ def test_nfc() -> None:
     assert fix("ﬁ ＡＢＣ ①", "nfc") == "ﬁ ＡＢＣ ①"  # compatibility characters are not folded
 
 
+def test_nfc_on_an_over_long_line_is_one_edit_per_changed_place() -> None:
+    body = " ".join(f"Sentence {i} about the harbour." for i in range(3000))
+    line = "Cafe\u0301 " + body + " Bu\u0308rgeramt und Ko\u0308ln."
+    assert len(line) > 4 * fixes.LOCAL_EDITS_AFTER
+    (fixed,) = Fixer(["nfc"]).fix_all([line], [True])
+    assert fixed.text == "Café " + body + " Bürgeramt und Köln."
+    assert [(line[f.start : f.end], f.new) for f in fixed.fixes] == \
+        [("e\u0301", "é"), ("u\u0308rgeramt und Ko\u0308", "ürgeramt und Kö")]
+
+
 def test_whitespace() -> None:
     text = "Title  \r\n\r\n\r\n\r\nFirst\t line  with   runs.\r\n    indented line\r\n"
     assert fix(text, "whitespace") == "Title\n\nFirst line with runs.\n    indented line\n"
