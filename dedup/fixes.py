@@ -139,69 +139,35 @@ def _trimmed(start: int, old: str, new: str, rule: str, note: str) -> StageEdit 
     return StageEdit(start + p, start + len(old) - s, new[p : len(new) - s], rule, note)
 
 
-def _changes(start: int, old: str, new: str, rule: str, note: str) -> list[StageEdit]:
-    """The edits that turn line ``old`` into ``new``: one covering the changed part
-    (``_trimmed``), or, on a line longer than ``LOCAL_EDITS_AFTER`` characters, one per changed
-    place. An over-long line is matched as pieces (``dedup.segment``); one edit from its first
-    change to its last would give every piece in between the whole replacement as its text (a
-    53 MB scraped line with two mojibake spots made keys of megabytes, piece after piece)."""
-    if len(old) <= LOCAL_EDITS_AFTER:
-        edit = _trimmed(start, old, new, rule, note)
-        return [] if edit is None else [edit]
-    out: list[StageEdit] = []
-    i = j = 0
-    while True:
-        same = _common_prefix(old, i, new, j)
-        i, j = i + same, j + same
-        if i == len(old) and j == len(new):
-            return out
-        sync = _resync(old, i, new, j)
-        if sync is None:  # no common text close ahead: the rest is one edit
-            edit = _trimmed(start + i, old[i:], new[j:], rule, note)
-            return out if edit is None else [*out, edit]
-        di, dj = sync
-        out.append(StageEdit(start + i, start + i + di, new[j : j + dj], rule, note))
-        i, j = i + di, j + dj
+# A line longer than this is repaired a part at a time (``_parts``): one edit from a line's
+# first change to its last would give every piece of an over-long line (``dedup.segment`` matches
+# lines over MAX_PARAGRAPH_CHARS = 20,000 characters as pieces) between them the whole
+# replacement as its text: a 53 MB scraped line with mojibake at two ends made keys of megabytes,
+# piece after piece, and a character-at-a-time NFC pass took seconds a line.
+LOCAL_EDITS_AFTER = 20_000
+PART_CHARS = 5_000  # about how long those parts are
+_ASCII_PAIR = re.compile(r"[\x00-\x7f]{2}")
 
 
-LOCAL_EDITS_AFTER = 20_000  # dedup.segment.MAX_PARAGRAPH_CHARS: longer lines are matched as pieces
-_SYNC_CHARS = 16  # characters that must agree again after a change
-_SYNC_REACH = 256  # how far past a change to look for them
-
-
-def _common_prefix(a: str, i: int, b: str, j: int) -> int:
-    """How many characters ``a[i:]`` and ``b[j:]`` share at their start: compared a block at
-    a time (a slice comparison runs in C), then halving inside the first block that differs."""
-    n = min(len(a) - i, len(b) - j)
-    done, block = 0, 4096
-    while done < n:
-        step = min(block, n - done)
-        if a[i + done : i + done + step] == b[j + done : j + done + step]:
-            done += step
-            continue
-        while step > 1:  # the first difference is within a[i + done : i + done + step]
-            half = step // 2
-            if a[i + done : i + done + half] == b[j + done : j + done + half]:
-                done += half
-                step -= half
-            else:
-                step = half
-        return done
-    return n
-
-
-def _resync(a: str, i: int, b: str, j: int) -> tuple[int, int] | None:
-    """Where ``a`` and ``b`` agree again after they differ at ``a[i]``, ``b[j]``: the first
-    ``(di, dj)`` (by ``dj``) with ``_SYNC_CHARS`` equal characters at ``a[i + di]`` and
-    ``b[j + dj]``, both within ``_SYNC_REACH``; None when there is none."""
-    for dj in range(_SYNC_REACH + 1):
-        probe = b[j + dj : j + dj + _SYNC_CHARS]
-        if len(probe) < _SYNC_CHARS:
-            return None
-        at = a.find(probe, i, i + _SYNC_REACH + _SYNC_CHARS)
-        if at != -1 and (at > i or dj > 0):
-            return at - i, dj
-    return None
+def _parts(line: str) -> list[tuple[int, str]]:
+    """``line`` (when longer than ``LOCAL_EDITS_AFTER``) as ``(offset, part)`` parts of at most
+    ``PART_CHARS`` characters, each cut between two ASCII characters in its second half when
+    there are two there: a mojibake sequence is non-ASCII characters (and a space standing for
+    a lost 0xA0 byte after one), and NFC composes nothing across two ASCII characters, so both
+    repairs give the same text part by part. A part without such a place is cut at its end."""
+    if len(line) <= LOCAL_EDITS_AFTER:
+        return [(0, line)]
+    out: list[tuple[int, str]] = []
+    lo, n = 0, len(line)
+    while lo < n:
+        hi = min(n, lo + PART_CHARS)
+        if hi < n:
+            m = _ASCII_PAIR.search(line, lo + PART_CHARS // 2, hi)
+            if m is not None:
+                hi = m.start() + 1
+        out.append((lo, line[lo:hi]))
+        lo = hi
+    return out
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:
@@ -228,9 +194,12 @@ def mojibake(text: str) -> list[StageEdit]:
     if text.isascii() or not _SUSPECT.search(text.encode("utf-8", "surrogatepass")):
         return out
     for start, line in _lines(text):
-        if not _SUSPECT.search(line.encode("utf-8", "surrogatepass")) or not is_bad(line):
-            continue
-        out.extend(_changes(start, line, ftfy.fix_text(line, _FTFY), MOJIBAKE, "mojibake repaired (ftfy)"))
+        for at, part in _parts(line):
+            if not _SUSPECT.search(part.encode("utf-8", "surrogatepass")) or not is_bad(part):
+                continue
+            edit = _trimmed(start + at, part, ftfy.fix_text(part, _FTFY), MOJIBAKE, "mojibake repaired (ftfy)")
+            if edit is not None:
+                out.append(edit)
     return out
 
 
@@ -248,7 +217,7 @@ def invisible(text: str) -> list[StageEdit]:
 def nfc(text: str) -> list[StageEdit]:
     """One edit per composed character (a base letter and its combining marks), so the record
     shows ``e`` + U+0301 -> ``é`` rather than a whole rewritten line; on an over-long line, one
-    per changed place (``_changes``)."""
+    per changed part (``_parts``)."""
     out: list[StageEdit] = []
     if text.isascii() or unicodedata.is_normalized("NFC", text):
         return out
@@ -257,7 +226,10 @@ def nfc(text: str) -> list[StageEdit]:
         if want == line:
             continue
         if len(line) > LOCAL_EDITS_AFTER:  # a character at a time would take seconds a line
-            out.extend(_changes(start, line, want, NFC, "Unicode NFC"))
+            for at, part in _parts(line):
+                edit = _trimmed(start + at, part, unicodedata.normalize("NFC", part), NFC, "Unicode NFC")
+                if edit is not None:
+                    out.append(edit)
             continue
         edits = _clusters(start, line)
         rebuilt = line
@@ -266,7 +238,9 @@ def nfc(text: str) -> list[StageEdit]:
         if rebuilt == want:
             out.extend(edits)
         else:  # compositions across clusters (Hangul jamo, say): one edit for the changed part
-            out.extend(_changes(start, line, want, NFC, "Unicode NFC"))
+            edit = _trimmed(start, line, want, NFC, "Unicode NFC")
+            if edit is not None:
+                out.append(edit)
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from conftest import run
 from hypothesis import given
@@ -47,25 +49,21 @@ def test_mojibake(before: str, after: str) -> None:
     assert fix(before, "mojibake") == after
 
 
-@given(st.text(alphabet="ab c", max_size=300), st.lists(st.tuples(st.integers(0, 300), st.integers(0, 4),
-                                                         st.text(alphabet="xyzé", max_size=4)), max_size=6))
-def test_local_edits_turn_a_long_line_into_the_new_one(old: str, changes: list[tuple[int, int, str]]) -> None:
-    new = old
-    for at, cut, put in changes:
-        at = min(at, len(new))
-        new = new[:at] + put + new[at + cut :]
-    for limit in (0, 10_000):  # every line long: one edit per changed place; short: one edit
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(fixes, "LOCAL_EDITS_AFTER", limit)
-            edits = fixes._changes(7, old, new, "mojibake", "note")
-        rebuilt, end = [], 0
-        for e in edits:
-            assert 7 + end <= e.start <= e.end <= 7 + len(old) and (e.start < e.end or e.new)
-            rebuilt += [old[end : e.start - 7], e.new]
-            end = e.end - 7
-        assert "".join([*rebuilt, old[end:]]) == new
-        if limit:
-            assert len(edits) == (old != new)
+@given(st.text(alphabet="ab .é\u0301Ãœ©", max_size=600), st.integers(1, 60))
+def test_an_over_long_line_is_cut_into_parts_between_two_ascii_characters(line: str, size: int) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fixes, "LOCAL_EDITS_AFTER", 0)
+        mp.setattr(fixes, "PART_CHARS", size)
+        parts = fixes._parts(line)
+    assert "".join(p for _, p in parts) == line
+    assert [at for at, _ in parts] == [sum(len(p) for _, p in parts[:k]) for k in range(len(parts))]
+    for at, part in parts[:-1]:  # every cut but the last part's end
+        assert 0 < len(part) <= size
+        cut = at + len(part)
+        assert (line[cut - 1].isascii() and line[cut].isascii()) or len(part) == size
+        if len(part) < size:  # a short part: the place was found in its second half
+            assert len(part) >= size // 2 + 1
+    assert fixes._parts("short") == [(0, "short")]
 
 
 def test_mojibake_on_an_over_long_line_is_repaired_where_it_is() -> None:
@@ -76,7 +74,7 @@ def test_mojibake_on_an_over_long_line_is_repaired_where_it_is() -> None:
     assert len(line) > 4 * fixes.LOCAL_EDITS_AFTER
     (fixed,) = Fixer(["mojibake"]).fix_all([line + "\n"], [True])
     assert fixed.text == "Le maire déclare. " + body + " Le préfet répond.\n"
-    # changes fewer than 16 characters apart are one edit
+    # one edit per changed part of the line, from its first change to its last
     assert [(line[f.start : f.end], f.new) for f in fixed.fixes] == [("Ã©", "é"), ("Ã©fet rÃ©", "éfet ré")]
     prepared = prepare(Document("a", line + "\n"), Fixer(["mojibake"]))
     assert len(prepared.keys) > 4 and max(len(k) for k in prepared.keys) <= MAX_PARAGRAPH_CHARS
@@ -104,14 +102,27 @@ def test_nfc() -> None:
     assert fix("ﬁ ＡＢＣ ①", "nfc") == "ﬁ ＡＢＣ ①"  # compatibility characters are not folded
 
 
-def test_nfc_on_an_over_long_line_is_one_edit_per_changed_place() -> None:
+def test_a_long_line_of_mojibake_everywhere_gives_edits_no_longer_than_a_part() -> None:
+    rnd = random.Random(1)
+    words = ["привет", "мир", "город", "река", "дом", "время", "человек", "работа", "слово", "жизнь"]
+    text = " ".join(" ".join(rnd.choice(words) for _ in range(12)).capitalize() + "." for _ in range(3000))
+    line = text.encode("utf-8").decode("latin-1")  # every Cyrillic letter becomes two characters
+    assert len(line) > 10 * fixes.LOCAL_EDITS_AFTER
+    (fixed,) = Fixer(["mojibake"]).fix_all([line + "\n"], [True])
+    assert fixed.text == text + "\n"
+    assert len(fixed.fixes) > 70 and max(f.end - f.start for f in fixed.fixes) <= fixes.PART_CHARS
+    prepared = prepare(Document("a", line + "\n"), Fixer(["mojibake"]))
+    assert max(len(k) for k in prepared.keys) <= MAX_PARAGRAPH_CHARS
+
+
+def test_nfc_on_an_over_long_line_is_one_edit_per_changed_part() -> None:
     body = " ".join(f"Sentence {i} about the harbour." for i in range(3000))
     line = "Cafe\u0301 " + body + " Bu\u0308rgeramt und Ko\u0308ln."
     assert len(line) > 4 * fixes.LOCAL_EDITS_AFTER
     (fixed,) = Fixer(["nfc"]).fix_all([line], [True])
     assert fixed.text == "Café " + body + " Bürgeramt und Köln."
     assert [(line[f.start : f.end], f.new) for f in fixed.fixes] == \
-        [("e\u0301", "é"), ("u\u0308rgeramt und Ko\u0308", "ürgeramt und Kö")]
+        [("e\u0301", "é"), ("u\u0308rgeramt und Ko\u0308", "ürgeramt und Kö")]  # one part: one edit
 
 
 def test_whitespace() -> None:
