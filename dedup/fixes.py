@@ -222,14 +222,14 @@ def nfc(text: str) -> list[StageEdit]:
     if text.isascii() or unicodedata.is_normalized("NFC", text):
         return out
     for start, line in _lines(text):
-        want = unicodedata.normalize("NFC", line)
-        if want == line:
-            continue
         if len(line) > LOCAL_EDITS_AFTER:  # a character at a time would take seconds a line
             for at, part in _parts(line):
                 edit = _trimmed(start + at, part, unicodedata.normalize("NFC", part), NFC, "Unicode NFC")
                 if edit is not None:
                     out.append(edit)
+            continue
+        want = unicodedata.normalize("NFC", line)
+        if want == line:
             continue
         edits = _clusters(start, line)
         rebuilt = line

@@ -317,11 +317,11 @@ def load_band_merge() -> BandMerge | None:
 
 # numba's first compilation or cache load imports its NumPy implementations, and one of them
 # probes for a BLAS by importing scipy.linalg.cython_blas when SciPy is installed (datasketch
-# needs it): 0.4 s of a 1 s load, on the critical path of every big run. Nothing dedup compiles
-# uses a BLAS. Unless SciPy's linear algebra is already imported, the probe is made to fail while
-# the code loads (an import of a module set to None in sys.modules fails at once), then the
-# module is importable again. The probe's one effect: numba's np.convolve/np.correlate of
-# floats, compiled later in the same process, use a plain loop instead of BLAS (same values).
+# needs it): 0.15-0.2 s of a 0.7 s load, on the critical path of every big run. Nothing dedup
+# compiles uses a BLAS. Unless SciPy's linear algebra is already imported, the probe is made to
+# fail while the code loads (an import of a module set to None in sys.modules fails at once),
+# then the module is importable again. The probe's one effect: numba's np.convolve/np.correlate
+# of floats, compiled later in the same process, use a plain loop instead of BLAS (same values).
 _BLAS_PROBE = "scipy.linalg.cython_blas"
 
 
