@@ -18,7 +18,6 @@ is written as it is produced. Memory holds the index and the documents in flight
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -63,7 +62,6 @@ from dedup.restore import restore_files
 from dedup.runner import KeptTexts, ReportWriter, Totals
 from dedup.safe import printable
 from dedup.settings import BOILERPLATE_MODES, KEEP_RULES, SCOPES, Settings
-from dedup.signatures import COMPILED_AFTER_CHARS
 from dedup.store import IndexMismatch, StoredIndex, stats
 from dedup.streams import (
     JSONL_SUFFIXES,
@@ -543,8 +541,7 @@ def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool,
     try:
         with _progress(messages) as progress, BackgroundWrites[Problem | None]() as writes:
             stream = _read_stream(items, options, messages, problems, inflight, texts, placed)
-            hint = _input_size([item.path for item in items], jobs)
-            for doc in dedup.clean(stream, progress=progress, jobs=jobs, size_hint=hint):
+            for doc in dedup.clean(stream, progress=progress, jobs=jobs):
                 item = inflight.pop(doc.document.id)
                 at = position[item.input.id]
                 totals.add(doc)
@@ -648,21 +645,6 @@ def _output_targets(items: list[Input], output_dir: str) -> dict[str, Path | Pro
     return targets
 
 
-def _input_size(paths: Iterable[str], jobs: int) -> int:
-    """About how many characters the input files hold (their sizes; standard input counts 0),
-    summed only until it is clear that the run is big enough to load the compiled signature loop
-    at once (``Deduplicator.clean(size_hint=...)``)."""
-    enough = COMPILED_AFTER_CHARS * max(jobs, 1)
-    total = 0
-    for path in paths:
-        if path != STDIN:
-            with contextlib.suppress(OSError):
-                total += os.stat(path).st_size
-        if total > enough:
-            break
-    return total
-
-
 # -- records: JSON Lines and Parquet ---------------------------------------------------------------
 
 
@@ -684,7 +666,7 @@ def _clean_jsonl(inputs: tuple[str, ...], output: str | None, report_path: str |
         with _progress(messages) as progress:
             records = read_jsonl(inputs, text_key, id_key, problems=problems)
             for record, result in clean_records(_noting(records, texts, text_key), dedup, text_key,
-                                                progress=progress, jobs=jobs, size_hint=_input_size(inputs, jobs)):
+                                                progress=progress, jobs=jobs):
                 totals.add(result)
                 if report is not None:
                     report.document(result, texts)
@@ -741,8 +723,7 @@ def _clean_parquet(inputs: tuple[str, ...], output: str | None, report_path: str
 
     try:
         scratch = tmp if tmp is not None else Path(os.devnull)
-        clean_parquet(inputs[0], scratch, dedup, text_key, id_key, problems=problems, on_result=seen, jobs=jobs,
-                      size_hint=_input_size(inputs[:1], jobs))  # compressed: a low estimate
+        clean_parquet(inputs[0], scratch, dedup, text_key, id_key, problems=problems, on_result=seen, jobs=jobs)
         if tmp is not None and target is not None:
             os.replace(tmp, target)
         _finish_report(report, problems.found, messages)
@@ -792,7 +773,7 @@ def scan(inputs: tuple[str, ...], pattern: str, encoding: str, max_size: int, fo
         totals = Totals()
         with _progress(messages) as progress:
             for doc in dedup.clean(_read_stream(items, read, messages, problems, inflight, texts),
-                                   progress=progress, jobs=jobs, size_hint=_input_size([i.path for i in items], jobs)):
+                                   progress=progress, jobs=jobs):
                 inflight.pop(doc.document.id)
                 totals.add(doc)
         clusters = dedup.clusters()

@@ -133,7 +133,7 @@ class Index:
     def agreement(self, pairs: np.ndarray, count: Agreement | None = None) -> np.ndarray:
         """Share of the 8-bit sketch values two keys agree on (a MinHash Jaccard estimate,
         biased up by at most 1/256): used only to skip hopeless candidates. ``count``: the
-        compiled equivalent (``signatures.load_agreement``), same values."""
+        compiled equivalent (``compiled.agreement``), same values."""
         if count is not None:
             out = np.empty(len(pairs))
             count(self._sketch, np.ascontiguousarray(pairs, dtype=np.int64), out)

@@ -71,8 +71,8 @@ class BandTable:
 
     def __init__(self, banding: Banding) -> None:
         self.banding = banding
-        # the compiled merge of one band (``signatures.load_band_merge``), set by a caller that
-        # has loaded the compiled code anyway: the same table and pairs, in one pass a band
+        # the compiled merge of one band (``compiled.band_merge``), set by a caller when this
+        # install has it: the same table and pairs, in one pass a band
         self.merge: BandMerge | None = None
         self._values = [np.zeros(0, dtype=np.uint32) for _ in range(banding.bands)]
         self._ids = [np.zeros(0, dtype=np.int32) for _ in range(banding.bands)]

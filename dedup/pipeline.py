@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dedup import compiled
 from dedup.apply import apply_edits, removal_spans
 from dedup.cluster import components
 from dedup.fixes import Fix, Fixer
@@ -48,7 +49,7 @@ from dedup.model import (
 from dedup.plan import Plan, Planner, WindowScores, is_list_item
 from dedup.segment import LINE, Segments, segment
 from dedup.settings import BOILERPLATE_OFF, BOILERPLATE_REMOVE, KEEP_LONGEST, Settings
-from dedup.signatures import COMPILED_AFTER_CHARS, MinHasher, jaccard_estimate, load_agreement, load_band_merge
+from dedup.signatures import MinHasher, jaccard_estimate
 from dedup.verify import KeyMatch, Verifier
 
 if TYPE_CHECKING:
@@ -80,9 +81,6 @@ MAX_LONG_CANDIDATES = 8
 BATCH_CHARS = 1 << 23
 PREPARED_AHEAD = 2  # with --jobs: batches being prepared while one is planned
 GATE_CHUNK = 1 << 20  # candidate pairs gated at a time
-# Candidate pairs gated with numpy before the gate loads the compiled code by itself (the main
-# process with --jobs, which does not sign): numpy takes about 0.25 us a pair, loading 0.5-1 s.
-COMPILED_GATE_AFTER_PAIRS = 1 << 22
 
 
 def plausible_pairs(pairs: np.ndarray, index: Index, chunk: int = GATE_CHUNK,
@@ -360,15 +358,12 @@ _PreparedChunk = tuple[list[Prepared], np.ndarray, np.ndarray]
 _Chunk = tuple[Future[_PreparedChunk], list[Document]]  # sent to a worker, and what was sent
 
 
-def _prepare_chunk(settings: Settings, banding: Banding, docs: list[Document],
-                   expected_chars: int = 0) -> _PreparedChunk:
+def _prepare_chunk(settings: Settings, banding: Banding, docs: list[Document]) -> _PreparedChunk:
     """Run in a worker process: prepare a chunk of documents, sign all their keys at once
     (one numpy or compiled call for the chunk, not one a document: one-paragraph records made
     that the cost of the run) and hash their bands (work taken off the main process, which
-    registers and plans while the workers prepare). ``expected_chars``: what each worker is
-    expected to sign in the whole run, see ``MinHasher.expect``."""
+    registers and plans while the workers prepare)."""
     fixer, hasher = _tools(settings)
-    hasher.expect(expected_chars)
     prepared = [prepare(doc, fixer) for doc in docs]
     signatures = hasher.signatures([k for p in prepared for k in p.keys])
     return prepared, signatures, band_values(signatures, banding)
@@ -461,11 +456,10 @@ class Deduplicator:
         self.index = index if index is not None else self.new_index()
         self._notes: dict[int, Note] = {}
         self._edges: list[tuple[int, int]] = []
-        self._agreement: Agreement | None = None  # the compiled gate, once loaded
-        self._gated = 0  # candidate pairs gated so far
+        self._agreement: Agreement | None = compiled.agreement()  # the gate's, when this install has it
+        self._band_merge = compiled.band_merge()
         self._track_clusters = clusters
         self._window_scores: WindowScores = {}  # merged-line scores, kept across batches
-        self._worker_chars = 0  # what each worker is expected to sign in this run (size_hint)
 
     def new_index(self) -> Index:
         return Index(self.banding, self.settings.num_perm)
@@ -484,7 +478,7 @@ class Deduplicator:
         return Result(self.settings, results, worker.clusters())
 
     def clean(self, documents: Iterable[Document], progress: Progress | None = None,
-              batch_chars: int = BATCH_CHARS, jobs: int = 1, size_hint: int | None = None) -> Iterator[DocumentResult]:
+              batch_chars: int = BATCH_CHARS, jobs: int = 1) -> Iterator[DocumentResult]:
         """Clean ``documents`` in the order given, against everything this object has seen
         before; yield one result per document, lazily, in the same order.
 
@@ -492,13 +486,8 @@ class Deduplicator:
         per-document work), two batches ahead of the main process, and verify each batch's
         candidate pairs; the main process keeps the index, registers each batch and plans the
         one before it meanwhile. Results are the same for any number of jobs.
-
-        ``size_hint``: about how many characters ``documents`` hold, when the caller knows it
-        beforehand (the CLI gives its input files' sizes). It only decides when the compiled
-        signature loop loads (``MinHasher.expect``), never what comes out.
         """
         if jobs <= 1:
-            self.hasher.expect(size_hint or 0)
             for batch in self._batches(documents, batch_chars):
                 prepared = [prepare(doc, self.fixer) for doc in batch]
                 yield from self._process(batch, prepared, progress)
@@ -515,11 +504,6 @@ class Deduplicator:
             # results come once batch k+2 has been read, as before the overlap (a slow stream
             # waits no longer for them). A stored index decides each batch before the next.
             overlap = self.index.overlaps_batches()
-            self._worker_chars = (size_hint or 0) // jobs
-            if self._worker_chars > COMPILED_AFTER_CHARS:
-                # Each worker would load the compiled code (0.55 s a process): loaded here,
-                # before they fork at the first task, they inherit it, and the gate uses it too.
-                self.hasher.use_compiled()
             ahead: deque[tuple[list[Document], list[_Chunk]]] = deque()
             for _ in range(PREPARED_AHEAD):
                 self._prepare_next(pool, batches, jobs, ahead)
@@ -600,25 +584,14 @@ class Deduplicator:
             batch, signatures, bands = self._register(docs, prepared, key_signatures, key_bands)
             first_new = self._first_new_key
             report("index", len(docs), len(docs))
-            if index.bands.merge is None and self.hasher.compiled_loaded:
-                index.bands.merge = load_band_merge()  # loaded anyway: the same table, faster
+            if index.bands.merge is None:
+                index.bands.merge = self._band_merge  # the same table, faster (None: numpy's merge)
             candidates = index.add_sketches(first_new, signatures, bands)
-            pairs = plausible_pairs(candidates, index, count=self._compiled_agreement(len(candidates)))
+            pairs = plausible_pairs(candidates, index, count=self._agreement)
         except BaseException:
             self._rollback()
             raise
         return _Opened(batch, signatures, first_doc, first_new, pairs)
-
-    def _compiled_agreement(self, pairs: int) -> Agreement | None:
-        """The compiled sketch agreement for the gate of ``pairs`` candidates: once the hasher
-        has loaded the compiled code (a big input), or once the gate has seen
-        ``COMPILED_GATE_AFTER_PAIRS`` (with ``--jobs`` the main process does not sign)."""
-        self._gated += pairs
-        if self._agreement is None and (self.hasher.compiled_loaded or self._gated > COMPILED_GATE_AFTER_PAIRS):
-            self._agreement = load_agreement()
-            if self._agreement is not None:
-                self.hasher.use_compiled()  # loaded anyway now: the record's estimates use it too
-        return self._agreement
 
     def _rollback(self) -> None:
         """Undo the open batch in the index; key ids may then be given to other texts, so the
@@ -647,7 +620,7 @@ class Deduplicator:
     def _share_preparation(self, pool: ProcessPoolExecutor, batch: list[Document], jobs: int) -> list[_Chunk]:
         size = max(1, len(batch) // (4 * jobs))
         chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
-        return [(pool.submit(_prepare_chunk, self.settings, self.index.banding, docs, self._worker_chars), docs)
+        return [(pool.submit(_prepare_chunk, self.settings, self.index.banding, docs), docs)
                 for docs in chunks]
 
     def _prepared(self, work: list[_Chunk]) -> list[_PreparedChunk]:
@@ -659,7 +632,7 @@ class Deduplicator:
         for k in range(len(work) - 1, -1, -1):
             future, docs = work[k]
             if future.cancel():  # only a call still waiting in the pool's queue can be
-                done[k] = _prepare_chunk(self.settings, self.index.banding, docs, self._worker_chars)
+                done[k] = _prepare_chunk(self.settings, self.index.banding, docs)
         return [done[k] if k in done else future.result() for k, (future, _) in enumerate(work)]
 
     def _share_checks(self, pool: ProcessPoolExecutor, pairs: np.ndarray, jobs: int,
@@ -796,7 +769,7 @@ class Deduplicator:
         # the batch's new keys were signed already; only keys of earlier batches are signed again
         first, batch_signatures = opened.first_new, opened.signatures
         earlier = sorted({k for pair in different for k in pair if k < first})
-        signed = dict(zip(earlier, self.hasher.signatures([keys[k] for k in earlier], bulk=False), strict=True))
+        signed = dict(zip(earlier, self.hasher.signatures([keys[k] for k in earlier]), strict=True))
 
         def signature(k: int) -> np.ndarray:
             row: np.ndarray = batch_signatures[k - first] if k >= first else signed[k]

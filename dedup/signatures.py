@@ -13,17 +13,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dedup import compiled as compiled_loops
 from dedup.writers import write_atomic
-
-if TYPE_CHECKING:
-    from dedup.compiled import Agreement, BandMerge, Kernel
 
 EMPTY_VALUE = np.uint32(0xFFFFFFFF)  # datasketch's value for a permutation that saw no shingle
 SCHEME = "affine32"
@@ -51,15 +47,6 @@ _FOLD = np.uint64(0x9E3779B97F4A7C15)
 HASH_VERSION = "poly64-fold32-nulpad-v2"
 _BATCH_CHARS = 1 << 20  # characters of keys hashed per numpy batch
 _BLOCK = 8192  # shingles permuted per block: num_perm x _BLOCK uint32 values fit in the CPU cache
-# Characters a MinHasher signs with numpy before it loads the compiled loop (dedup.compiled).
-# Loading costs about 0.55 s (importing numba, its CPU target and the cached machine code) and about
-# 150 MB of RSS (45 MB of it not shared with other processes); numpy takes about 0.045 s more
-# than the compiled loop per million characters, so a run loads it once numpy's extra time has
-# paid for it (~16M characters): never more than twice the better choice in hindsight, and small
-# runs never pay it. A caller that knows the input is bigger than that (``MinHasher.expect``)
-# loads it at once. Both give the same values (tests/test_signatures.py): results never depend
-# on it.
-COMPILED_AFTER_CHARS = 1 << 24
 
 
 def permutations(num_perm: int, seed: int, cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -138,10 +125,9 @@ class MinHasher:
     datasketch's empty signature (all ``0xFFFFFFFF``).
     """
 
-    def __init__(self, num_perm: int = 128, seed: int = 1, ngram: int = 5, compiled: bool | None = None) -> None:
-        """``compiled``: True signs with the compiled loop from the first key (numpy when numba
-        cannot be imported), False never, None (default) once ``COMPILED_AFTER_CHARS`` have been
-        signed."""
+    def __init__(self, num_perm: int = 128, seed: int = 1, ngram: int = 5, compiled: bool = True) -> None:
+        """``compiled``: sign with the compiled loop when this install has it (``dedup.compiled``);
+        False signs with numpy. Both give the same values."""
         if num_perm < 1:
             raise ValueError("num_perm must be at least 1")
         if not 1 <= ngram <= len(_MULTIPLIERS):
@@ -152,50 +138,12 @@ class MinHasher:
         self._a, self._b = permutations(num_perm, seed)
         self._pad = "\0" * (ngram - 1)
         self._multipliers = np.ascontiguousarray(_MULTIPLIERS[:ngram])
-        self.compiled = compiled
-        self._signed_chars = 0
-        self._expected_chars = 0
-        self._kernel: Kernel | None = None
-        self._kernel_tried = False
-
-    def __getstate__(self) -> dict[str, object]:
-        # sent to worker processes and Spark executors: the compiled function is loaded there
-        state = dict(self.__dict__)
-        state["_kernel"], state["_kernel_tried"] = None, False
-        return state
+        self._kernel = compiled_loops.kernel() if compiled else None
 
     @property
-    def compiled_loaded(self) -> bool:
-        """Whether this hasher signs with the compiled loop now (then the rest of the compiled
-        code, ``load_agreement``, costs nothing more to use)."""
+    def compiled(self) -> bool:
+        """Whether this hasher signs with the compiled loop."""
         return self._kernel is not None
-
-    def expect(self, chars: int) -> None:
-        """Say that this hasher will sign about ``chars`` characters in bulk: with ``compiled``
-        None, more than ``COMPILED_AFTER_CHARS`` loads the compiled loop at the first bulk call
-        instead of once that many have been signed with numpy (about 0.7 s saved)."""
-        self._expected_chars = max(self._expected_chars, chars)
-
-    def use_compiled(self) -> None:
-        """Load the compiled loop now (unless ``compiled`` is False), for every call after: for
-        a caller that loads the compiled code anyway (the ``--jobs`` main process: before its
-        workers fork, so that they inherit it, or once its gate has loaded it), so that the
-        record's estimates it signs use it too."""
-        if self.compiled is not False and not self._kernel_tried:
-            self._kernel_tried = True
-            self._kernel = load_kernel()
-
-    def _compiled_kernel(self, chars: int, bulk: bool) -> Kernel | None:
-        """The compiled loop when this call should use it (see ``compiled`` and ``signatures``),
-        else None."""
-        if self.compiled is None and not bulk:
-            return self._kernel
-        self._signed_chars += chars
-        if self.compiled is False or (self.compiled is None
-                                      and max(self._signed_chars, self._expected_chars) <= COMPILED_AFTER_CHARS):
-            return None
-        self.use_compiled()
-        return self._kernel
 
     def _layout(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The keys' code points joined with NUL padding, each key's start in them and its
@@ -228,20 +176,15 @@ class MinHasher:
         picked = np.concatenate([hashes[s : s + n] for s, n in zip(starts, lengths, strict=True)])
         return picked.astype(np.uint32), offsets
 
-    def signatures(self, keys: Sequence[str], bulk: bool = True) -> np.ndarray:
-        """A ``(len(keys), num_perm)`` uint32 matrix of MinHash values.
-
-        ``bulk=False`` marks a side job (the record's estimates, which with ``--jobs`` are all the
-        main process signs): it uses the compiled loop if it is loaded already, but never counts
-        towards loading it (loading costs more than such a job takes with numpy)."""
+    def signatures(self, keys: Sequence[str]) -> np.ndarray:
+        """A ``(len(keys), num_perm)`` uint32 matrix of MinHash values."""
         sig = np.full((len(keys), self.num_perm), EMPTY_VALUE, dtype=np.uint32)
         rows = np.fromiter((i for i, k in enumerate(keys) if k), dtype=np.int64)
-        for lo, hi, chars in _batches([keys[i] for i in rows]):
+        for lo, hi in _batches([keys[i] for i in rows]):
             batch = [keys[i] for i in rows[lo:hi]]
-            run = self._compiled_kernel(chars, bulk)
-            if run is not None:
+            if self._kernel is not None:
                 out = np.empty((len(batch), self.num_perm), dtype=np.uint32)
-                run(*self._layout(batch), self._multipliers, self._a, self._b, out)
+                self._kernel(*self._layout(batch), self._multipliers, self._a, self._b, out)
                 sig[rows[lo:hi]] = out
                 continue
             hashes, starts, lengths = self._window_hashes(batch)
@@ -281,82 +224,16 @@ class MinHasher:
         return out
 
 
-def _batches(keys: Sequence[str]) -> Iterator[tuple[int, int, int]]:
-    """Index ranges of ``keys`` holding about ``_BATCH_CHARS`` characters each, with their
-    character counts."""
+def _batches(keys: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """Index ranges of ``keys`` holding about ``_BATCH_CHARS`` characters each."""
     lo, size = 0, 0
     for i, k in enumerate(keys):
         size += len(k)
         if size >= _BATCH_CHARS:
-            yield lo, i + 1, size
+            yield lo, i + 1
             lo, size = i + 1, 0
     if lo < len(keys):
-        yield lo, len(keys), size
-
-
-def load_kernel() -> Kernel | None:
-    """The compiled signature loop (``dedup.compiled``), compiled or loaded from numba's cache
-    now, on one tiny key; None when numba cannot be imported or fails on this machine (then
-    numpy signs everything, with the same values)."""
-    loaded = _load()
-    return None if loaded is None else loaded[0]
-
-
-def load_agreement() -> Agreement | None:
-    """The compiled sketch agreement (``Index.agreement``), loaded as ``load_kernel`` is."""
-    loaded = _load()
-    return None if loaded is None else loaded[1]
-
-
-def load_band_merge() -> BandMerge | None:
-    """The compiled merge of the LSH table's bands (``BandTable.merge``), loaded as
-    ``load_kernel`` is."""
-    loaded = _load()
-    return None if loaded is None else loaded[2]
-
-
-# numba's first compilation or cache load imports its NumPy implementations, and one of them
-# probes for a BLAS by importing scipy.linalg.cython_blas when SciPy is installed (datasketch
-# needs it): 0.15-0.2 s of a 0.7 s load, on the critical path of every big run. Nothing dedup
-# compiles uses a BLAS. Unless SciPy's linear algebra is already imported, the probe is made to
-# fail while the code loads (an import of a module set to None in sys.modules fails at once),
-# then the module is importable again. The probe's one effect: numba's np.convolve/np.correlate
-# of floats, compiled later in the same process, use a plain loop instead of BLAS (same values).
-_BLAS_PROBE = "scipy.linalg.cython_blas"
-
-
-@contextlib.contextmanager
-def _without_blas_probe() -> Iterator[None]:
-    skip = "scipy.linalg" not in sys.modules and _BLAS_PROBE not in sys.modules
-    if skip:
-        sys.modules[_BLAS_PROBE] = None  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        if skip and sys.modules.get(_BLAS_PROBE, 0) is None:
-            del sys.modules[_BLAS_PROBE]
-
-
-def _load() -> tuple[Kernel, Agreement, BandMerge] | None:
-    with _without_blas_probe():
-        return _load_compiled()
-
-
-def _load_compiled() -> tuple[Kernel, Agreement, BandMerge] | None:
-    try:
-        from dedup.compiled import agreement, band_merge, kernel
-
-        run, agree, merge = kernel(), agreement(), band_merge()
-        out = np.empty((1, 1), dtype=np.uint32)
-        run(np.zeros(5, dtype=np.uint32), np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64),
-            np.ascontiguousarray(_MULTIPLIERS[:5]), np.ones(1, dtype=np.uint32), np.zeros(1, dtype=np.uint32), out)
-        agree(np.zeros((2, 4), dtype=np.uint8), np.zeros((1, 2), dtype=np.int64), np.empty(1))
-        one = np.ones(1, dtype=np.uint32), np.zeros(1, dtype=np.int32)
-        merge(*one, *one, 16, np.int64(1), np.empty(2, dtype=np.uint32), np.empty(2, dtype=np.int32),
-              np.empty(17, dtype=np.int64))
-    except Exception:  # any failure to build the fast path leaves the numpy one
-        return None
-    return run, agree, merge
+        yield lo, len(keys)
 
 
 def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:

@@ -159,10 +159,8 @@ def _parse(raw: str, source: str, line: int, text_key: str, id_key: str, problem
 
 def clean_records(records: Iterable[Record], dedup: Deduplicator, text_key: str = "text",
                   progress: Callable[[str, int, int], None] | None = None,
-                  batch_chars: int | None = None, jobs: int = 1,
-                  size_hint: int | None = None) -> Iterator[tuple[Record, DocumentResult]]:
-    """Clean records lazily, in input order: yields each record with its result (``size_hint``:
-    see ``Deduplicator.clean``)."""
+                  batch_chars: int | None = None, jobs: int = 1) -> Iterator[tuple[Record, DocumentResult]]:
+    """Clean records lazily, in input order: yields each record with its result."""
     pending: deque[Record] = deque()
 
     def documents() -> Iterator[Document]:
@@ -170,7 +168,7 @@ def clean_records(records: Iterable[Record], dedup: Deduplicator, text_key: str 
             pending.append(r)
             yield Document(r.id, r.fields[text_key], r.source)
 
-    kwargs: dict[str, Any] = {"jobs": jobs, "size_hint": size_hint}
+    kwargs: dict[str, Any] = {"jobs": jobs}
     if batch_chars is not None:
         kwargs["batch_chars"] = batch_chars
     for result in dedup.clean(documents(), progress=progress, **kwargs):
@@ -217,8 +215,7 @@ class _RecordBatch:
 
 def clean_parquet(source: str | Path, target: str | Path, dedup: Deduplicator, text_key: str = "text",
                   id_key: str = "id", problems: Problems | None = None, batch_rows: int = 8192,
-                  on_result: Callable[[Record, DocumentResult], None] | None = None, jobs: int = 1,
-                  size_hint: int | None = None) -> int:
+                  on_result: Callable[[Record, DocumentResult], None] | None = None, jobs: int = 1) -> int:
     """Clean the text column of a Parquet file into ``target`` (same schema), streamed in record
     batches; returns the number of rows. Rows whose text is null are passed through and reported.
     The rows of all record batches go to the engine as one stream (one pool of workers with
@@ -270,7 +267,7 @@ def clean_parquet(source: str | Path, target: str | Path, dedup: Deduplicator, t
                 column = pa.array(done.cleaned, type=schema.field(text_key).type)
                 writer.write_batch(done.batch.set_column(position, schema.field(text_key), column))
 
-        for record, result in clean_records(records(), dedup, text_key, jobs=jobs, size_hint=size_hint):
+        for record, result in clean_records(records(), dedup, text_key, jobs=jobs):
             write_finished()  # results come in row order: this one belongs to the first batch left
             head = waiting[0]
             head.cleaned[head.keep[head.done]] = result.cleaned

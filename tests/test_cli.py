@@ -187,20 +187,6 @@ def test_version_and_help(runner: CliRunner) -> None:
         assert option in help_text
 
 
-def test_the_input_size_counts_files_only_until_the_run_is_clearly_big(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from dedup import cli as cli_module
-
-    monkeypatch.setattr(cli_module, "COMPILED_AFTER_CHARS", 10)
-    a, b, c = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"
-    a.write_text("x" * 8)
-    b.write_text("x" * 7)
-    c.write_text("x" * 100)
-    assert cli_module._input_size([str(a), "-", str(tmp_path / "gone.txt")], jobs=1) == 8  # stdin, unreadable: 0
-    assert cli_module._input_size([str(a), str(b), str(c)], jobs=1) == 15  # over 10: c is not even looked at
-    assert cli_module._input_size([str(a), str(b), str(c)], jobs=2) == 115
-
-
 def test_commands_run_with_the_tuned_collector_and_restore_it(runner: CliRunner,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import gc

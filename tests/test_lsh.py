@@ -3,8 +3,9 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from dedup.compiled import band_merge
 from dedup.lsh import FIRST_MEMBERS, Banding, BandTable, band_values, choose_banding
-from dedup.signatures import MinHasher, load_band_merge
+from dedup.signatures import MinHasher
 
 
 def test_choose_banding_favours_recall() -> None:
@@ -88,7 +89,7 @@ def test_table_pairs_match_the_rule_batch_after_batch(seed: int, compiled: bool)
     table = BandTable(Banding(bands, 1))
     reference = BandTable(Banding(bands, 1))  # numpy all along
     if compiled:
-        table.merge = load_band_merge()
+        table.merge = band_merge()
         assert table.merge is not None
     buckets: list[dict[int, list[int]]] = [{} for _ in range(bands)]
     for a, b in pairwise(cuts):

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from conftest import removal, run, sentences
 
-from dedup import Deduplicator, Document, Settings, clean_texts, pipeline
+from dedup import Deduplicator, Document, Settings, clean_texts, compiled, pipeline
 from dedup.apply import restore
 from dedup.index import Index
 from dedup.lsh import band_values
 from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, gate, plausible_pairs
 from dedup.segment import MAX_PARAGRAPH_CHARS, split_long
-from dedup.signatures import COMPILED_AFTER_CHARS, MinHasher, load_agreement
+from dedup.signatures import MinHasher
 
 P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
 P2 = "The ferry will stay moored at the north pier until October, then move to the river mouth."
@@ -241,44 +241,25 @@ def test_the_gate_gives_the_same_pairs_in_chunks_as_at_once() -> None:
 def test_the_compiled_gate_gives_the_numpy_agreement_and_pairs() -> None:
     keys = [sentences(n, seed=s) for s, n in enumerate([400, 3, 1, 400, 5, 2, 400, 3, 40, 41] * 4)]
     index, pairs = _indexed(keys)
-    count = load_agreement()
+    count = compiled.agreement()
     assert count is not None
     assert index.agreement(pairs, count).tolist() == index.agreement(pairs).tolist()  # exactly, as floats
     assert plausible_pairs(pairs, index, chunk=9, count=count).tolist() == plausible_pairs(pairs, index).tolist()
 
 
-def test_the_gate_is_compiled_once_the_hasher_signs_compiled_or_after_many_pairs() -> None:
-    docs = [Document(f"{i:03d}", f"{P1 if i % 3 else P2}\nSentence {i} of the report.\n{P3}\n") for i in range(9)]
-    plain = Deduplicator()
-    assert plain._compiled_agreement(0) is None  # a small input: nothing compiled is loaded for the gate
-    fast = Deduplicator()
-    fast.hasher.compiled = True
-    assert [(r.cleaned, r.edits) for r in fast.clean(docs)] == [(r.cleaned, r.edits) for r in plain.clean(docs)]
-    assert plain._compiled_agreement(0) is None and fast._compiled_agreement(0) is load_agreement() is not None
-    # many candidates gated (the main process with --jobs, which signs nothing): loaded for the gate
-    assert not plain.hasher.compiled_loaded
-    assert plain._compiled_agreement(pipeline.COMPILED_GATE_AFTER_PAIRS + 1) is load_agreement()
-    assert plain.hasher.compiled_loaded  # loaded anyway: the record's estimates are signed with it
-
-
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_a_size_hint_changes_when_signing_is_compiled_not_the_results(jobs: int) -> None:
+def test_every_run_uses_the_compiled_loops_and_they_change_no_result(jobs: int) -> None:
     docs = [Document(f"{i:03d}", f"{P1 if i % 3 else P2}\nSentence {i} of the report.\n{P3}\n") for i in range(9)]
-    plain = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=400, jobs=jobs)]
-    hinted = Deduplicator()
-    big = COMPILED_AFTER_CHARS * jobs + jobs
-    assert [(r.cleaned, r.edits) for r in hinted.clean(docs, batch_chars=400, jobs=jobs, size_hint=big)] == plain
-    # with jobs the workers sign; the main process loads the compiled code before they fork
-    # (they inherit it instead of loading it each), and uses it for the gate anyway
-    assert hinted.hasher.compiled_loaded
-    assert hinted.index.bands.merge is not None  # and so does the LSH table (tests/test_lsh.py: same table)
-    assert hinted._worker_chars == (big // jobs if jobs > 1 else 0)
-    banding = hinted.index.banding
-    worker = pipeline._prepare_chunk(hinted.settings, banding, docs[:3], big)  # what a worker runs, told of the size
-    unhinted = pipeline._prepare_chunk(hinted.settings, banding, docs[:3])
-    assert worker[0] == unhinted[0]
-    assert np.array_equal(worker[1], unhinted[1]) and np.array_equal(worker[2], unhinted[2])
-    assert pipeline._tools(hinted.settings)[1].compiled_loaded
+    fast = Deduplicator()
+    assert fast.hasher.compiled and fast._agreement is not None  # from the first key: loading costs nothing
+    got = [(r.cleaned, r.edits) for r in fast.clean(docs, batch_chars=400, jobs=jobs)]
+    assert fast.index.bands.merge is not None and pipeline._tools(fast.settings)[1].compiled
+    plain = Deduplicator()  # as an install without the extension runs
+    plain.hasher = MinHasher(plain.settings.num_perm, plain.settings.seed, plain.settings.ngram, compiled=False)
+    plain._agreement = plain._band_merge = None
+    assert [(r.cleaned, r.edits) for r in plain.clean(docs, batch_chars=400)] == got
+    assert plain.index.bands.merge is None
+    assert any(r[1] for r in got)  # something was removed: the comparison means something
 
 
 def test_a_worker_signs_its_chunk_at_once_in_key_order() -> None:

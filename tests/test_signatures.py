@@ -10,8 +10,8 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup import signatures
-from dedup.signatures import EMPTY_VALUE, MinHasher, cache_dir, jaccard_estimate, load_kernel, permutations
+from dedup import compiled
+from dedup.signatures import EMPTY_VALUE, MinHasher, cache_dir, jaccard_estimate, permutations
 
 
 def datasketch_signature(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
@@ -58,75 +58,72 @@ def test_the_compiled_loop_gives_the_numpy_values(keys: list[str], ngram: int, n
     assert np.array_equal(compiled.signatures(keys), MinHasher(num_perm, 5, ngram, compiled=False).signatures(keys))
 
 
-def test_the_compiled_loop_is_loaded_only_after_enough_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(signatures, "COMPILED_AFTER_CHARS", 1000)
-    keys = [f"paragraph {i} of a long enough page" for i in range(60)]  # 36 characters each
+def test_this_install_has_the_compiled_loops_and_every_hasher_uses_them() -> None:
+    # CI builds the extension from a fresh clone: this fails if the build did not happen
+    assert compiled.available()
+    keys = [f"paragraph {i} of a long enough page" for i in range(60)]
     hasher = MinHasher()
-    def kernel_of(h: MinHasher) -> object:
-        return h._kernel
-
-    side = hasher.signatures(keys * 2, bulk=False)  # a side job never counts towards loading it
-    first = hasher.signatures(keys[:20])  # 720 characters: numpy
-    assert kernel_of(hasher) is None and not hasher._kernel_tried
-    second = hasher.signatures(keys[20:])  # 2,160 in all: the compiled loop from here on
-    assert kernel_of(hasher) is load_kernel() is not None
-    plain = MinHasher(compiled=False)
-    assert np.array_equal(side, plain.signatures(keys * 2))
-    assert np.array_equal(hasher.signatures(keys, bulk=False), plain.signatures(keys))  # loaded: used
-    assert np.array_equal(np.vstack([first, second]), plain.signatures(keys))
-    again = pickle.loads(pickle.dumps(hasher))  # as sent to a worker: loads its own
-    assert kernel_of(again) is None and not again._kernel_tried
-    assert np.array_equal(again.signatures(keys), plain.signatures(keys))
-
-
-def test_a_hasher_told_of_a_big_input_loads_the_compiled_loop_at_its_first_bulk_call() -> None:
-    keys = ["a short paragraph", "and another one"]
-
-    def loaded(h: MinHasher) -> bool:  # a call, so that each check reads the state afresh
-        return h.compiled_loaded
-
+    assert hasher.compiled and not MinHasher(compiled=False).compiled
+    again = pickle.loads(pickle.dumps(hasher))  # as sent to a worker process
+    assert again.compiled
     plain = MinHasher(compiled=False).signatures(keys)
-    small = MinHasher()
-    small.expect(signatures.COMPILED_AFTER_CHARS)  # not more than the threshold: numpy first
-    assert np.array_equal(small.signatures(keys), plain) and not loaded(small)
-    big = MinHasher()
-    big.expect(signatures.COMPILED_AFTER_CHARS + 1)
-    assert np.array_equal(big.signatures(keys, bulk=False), plain) and not loaded(big)  # a side job
-    assert np.array_equal(big.signatures(keys), plain) and loaded(big)
-    never = MinHasher(compiled=False)
-    never.expect(1 << 40)
-    assert np.array_equal(never.signatures(keys), plain) and not loaded(never)
-    never.use_compiled()
-    assert not loaded(never)
-    side = MinHasher()
-    side.use_compiled()  # numba is loaded anyway: even side jobs use it
-    assert loaded(side) and np.array_equal(side.signatures(keys, bulk=False), plain)
+    assert np.array_equal(hasher.signatures(keys), plain) and np.array_equal(again.signatures(keys), plain)
 
 
-def test_a_small_run_never_imports_numba_and_numpy_serves_without_it(tmp_path: Path) -> None:
-    code = ("import sys; from dedup.signatures import MinHasher; sig = MinHasher().signatures(['some text']); "
-            "print(int('numba' in sys.modules), sig[0, :3].tolist())")
+def test_without_the_extension_numpy_gives_the_same_values(tmp_path: Path) -> None:
+    code = ("import sys; {block}from dedup import Deduplicator, Document, compiled; "
+            "from dedup.signatures import MinHasher; d = Deduplicator(); "
+            "sig = MinHasher().signatures(['some text', 'and more text']); "
+            "p = 'A paragraph long enough to be removed when it is said twice.'; "
+            "r = d.run([Document('a', p + chr(10) + 'Between.' + chr(10) + p + chr(10))]); "
+            "print(int(compiled.available()), int(d._agreement is None), sig[:, :4].tolist(), "
+            "repr(r.documents[0].cleaned))")
     env = {**os.environ, "DEDUP_CACHE_DIR": str(tmp_path)}
-    small = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert small.split(" ", 1)[0] == "0"
-    # numba missing: asked for the compiled loop, the hasher signs with numpy, the same values
-    without = ("import sys; sys.modules['numba'] = None; from dedup.signatures import MinHasher, load_kernel; "
-               "sig = MinHasher(compiled=True).signatures(['some text']); print(int(load_kernel() is None), "
-               "sig[0, :3].tolist())")
-    missing = subprocess.run([sys.executable, "-c", without], env=env, capture_output=True, text=True,
-                             check=True).stdout
-    assert missing.split(" ", 1)[0] == "1"
-    assert missing.split(" ", 1)[1] == small.split(" ", 1)[1]
+    outputs = []
+    for block in ("", "sys.modules['dedup._kernels'] = None; "):
+        run = subprocess.run([sys.executable, "-c", code.format(block=block)], env=env, capture_output=True,
+                             text=True, check=True)
+        outputs.append(run.stdout.split(" ", 2))
+    (with_c, with_c_gate, with_c_rest), (without, without_gate, without_rest) = outputs
+    assert (with_c, with_c_gate, without, without_gate) == ("1", "0", "0", "1")
+    assert with_c_rest == without_rest
+    assert with_c_rest.endswith("'A paragraph long enough to be removed when it is said twice.\\nBetween.\\n'\n")
 
 
-def test_loading_the_compiled_code_skips_numbas_blas_probe_and_leaves_scipy_importable() -> None:
-    code = ("import sys; from dedup.signatures import load_kernel; assert load_kernel() is not None; "
-            "import numba.np.arraymath as m; print(int('scipy.linalg' in sys.modules), int(m._HAVE_BLAS), end=' '); "
-            "import scipy.linalg.cython_blas; print(int(sys.modules['scipy.linalg.cython_blas'] is not None))")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "0 0 1\n"
-    # SciPy's linear algebra already there: nothing is skipped
-    first = "import scipy.linalg; " + code
-    assert subprocess.run([sys.executable, "-c", first], capture_output=True, text=True, check=True).stdout == "1 1 1\n"
+def test_the_compiled_loops_refuse_arrays_that_do_not_fit() -> None:
+    from dedup import _kernels
+
+    u32, i64 = np.uint32, np.int64
+    cps = np.zeros(10, dtype=u32)
+    mult, a, b = np.ones(5, dtype=np.uint64), np.ones(4, dtype=u32), np.zeros(4, dtype=u32)
+    out = np.empty((1, 4), dtype=u32)
+    _kernels.signatures(cps, np.array([0], dtype=i64), np.array([6], dtype=i64), mult, a, b, out)  # 6 + 4 = 10: fits
+    with pytest.raises(IndexError, match="key 0 reaches past"):
+        _kernels.signatures(cps, np.array([1], dtype=i64), np.array([6], dtype=i64), mult, a, b, out)
+    with pytest.raises(IndexError):
+        _kernels.signatures(cps, np.array([-1], dtype=i64), np.array([1], dtype=i64), mult, a, b, out)
+    with pytest.raises(ValueError, match="sizes"):
+        _kernels.signatures(cps, np.array([0], dtype=i64), np.array([1], dtype=i64), mult, a, b, np.empty(3, dtype=u32))
+    with pytest.raises(TypeError, match="starts"):
+        _kernels.signatures(cps, np.array([0], dtype=np.int32), np.array([1], dtype=i64), mult, a, b, out)
+    read_only = np.frombuffer(bytes(16), dtype=u32).reshape(1, 4)
+    with pytest.raises(ValueError, match="read-only"):
+        _kernels.signatures(cps, np.array([0], dtype=i64), np.array([1], dtype=i64), mult, a, b, read_only)
+    sketch = np.zeros((3, 8), dtype=np.uint8)
+    share = np.empty(1)
+    _kernels.agreement(sketch, 8, np.array([[0, 2]], dtype=i64), share)
+    assert share.tolist() == [1.0]
+    with pytest.raises(IndexError, match="pair 0"):
+        _kernels.agreement(sketch, 8, np.array([[0, 3]], dtype=i64), share)
+    with pytest.raises(ValueError):
+        _kernels.agreement(sketch, 8, np.array([[0, 1], [1, 2]], dtype=i64), share)
+    one_u, one_i = np.zeros(1, dtype=u32), np.zeros(1, dtype=np.int32)
+    values, ids = np.empty(2, dtype=u32), np.empty(2, dtype=np.int32)
+    new_ids = np.ones(1, dtype=np.int32)
+    assert _kernels.merge_band(one_u, one_i, one_u, new_ids, 16, 2, values, ids, np.empty(2, dtype=i64)) == 1
+    with pytest.raises(ValueError, match="room"):
+        _kernels.merge_band(one_u, one_i, one_u, new_ids, 16, 2, values, ids, np.empty(0, dtype=i64))
+
 
 
 def test_shingle_counts_and_short_keys() -> None:
