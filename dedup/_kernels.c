@@ -1,7 +1,8 @@
-/* The three inner loops dedup runs over whole batches, compiled: MinHash signatures, the
- * candidate gate's sketch agreement and the merge of one LSH band. Each gives exactly what the
- * numpy code beside it gives (signatures.MinHasher, Index.agreement, lsh.BandTable.add); the
- * tests compare them value for value.
+/* The inner loops dedup runs over whole batches, compiled: MinHash signatures, the candidate
+ * gate's sketch agreement, the merge of one LSH band, and the word tokens of a key for the
+ * content guard. Each gives exactly what the Python or numpy code beside it gives
+ * (signatures.MinHasher, Index.agreement, lsh.BandTable.add, keys.words); the tests compare them
+ * value for value.
  *
  * Why C and not a JIT: importing this module costs about a millisecond, where importing numba
  * and loading its cached machine code cost 0.45-0.55 s in every process that used it (and about
@@ -273,7 +274,63 @@ done:
     return result;
 }
 
+/* -- word tokens ----------------------------------------------------------------------------- */
+
+/* The runs of ``\\w`` in a str, as the regex module finds them (keys.words): a character is part
+ * of a word when it is alphanumeric (Py_UNICODE_ISALNUM: alphabetic, decimal, digit or numeric, as
+ * str.isalnum) or "_"; everything else, lone surrogates included, separates words. */
+static inline int is_word(Py_UCS4 ch) {
+    if (ch < 128) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+    }
+    return Py_UNICODE_ISALNUM(ch);
+}
+
+static PyObject *words(PyObject *self, PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "words: expected str, got %.100s", Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const int ascii = PyUnicode_IS_ASCII(text);
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        return NULL;
+    }
+    Py_ssize_t i = 0;
+    while (i < n) {
+        while (i < n && !is_word(PyUnicode_READ(kind, data, i))) {
+            i++;
+        }
+        const Py_ssize_t start = i;
+        while (i < n && is_word(PyUnicode_READ(kind, data, i))) {
+            i++;
+        }
+        if (i > start) {
+            PyObject *word;
+            if (ascii) { /* the common case: a plain copy, no search for the widest character */
+                word = PyUnicode_New(i - start, 127);
+                if (word != NULL) {
+                    memcpy(PyUnicode_DATA(word), (const char *)data + start, (size_t)(i - start));
+                }
+            } else {
+                word = PyUnicode_Substring(text, start, i);
+            }
+            if (word == NULL || PyList_Append(out, word) < 0) {
+                Py_XDECREF(word);
+                Py_DECREF(out);
+                return NULL;
+            }
+            Py_DECREF(word);
+        }
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"words", words, METH_O, "words(text) -> the runs of \\w in text, in order (as re.findall(r'\\w+'))."},
     {"signatures", signatures, METH_VARARGS,
      "signatures(code_points u32, starts i64, lengths i64, multipliers u64, a u32, b u32, out u32): "
      "fill out (keys x permutations) with MinHash values."},
@@ -288,7 +345,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "dedup._kernels",
-    "dedup's compiled inner loops (signatures, sketch agreement, LSH band merge).", -1, methods,
+    "dedup's compiled inner loops (signatures, sketch agreement, LSH band merge, word tokens).", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

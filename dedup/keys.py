@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 
 # Characters that carry no visible content and that scrapers leave in or drop at random.
 _INVISIBLE = (
@@ -83,7 +84,7 @@ def _fold_marks(text: str, marks: Marks) -> str:
     return text.replace("`", "'")
 
 
-def words(key: str) -> list[str]:
+def python_words(key: str) -> list[str]:
     """The word tokens of a key (letters and digits; punctuation is not a word): the runs of
     ``\\w``. An ASCII key is split as bytes, every other character turned into a space first
     (the same words, several times faster than the regex). Any other key has its ASCII non-word
@@ -100,6 +101,15 @@ def words(key: str) -> list[str]:
         else:
             out.extend(_WORD.findall(piece))
     return out
+
+
+# The same words from the compiled tokenizer (dedup/_kernels.c) when this install has it: one
+# pass over the characters, 1.8x as fast on non-ASCII keys (accented text), a little on ASCII.
+words: Callable[[str], list[str]]
+try:
+    from dedup._kernels import words
+except ImportError:  # built without a C compiler
+    words = python_words
 
 
 def figures(key: str) -> list[str]:

@@ -1,9 +1,12 @@
 import re
+from collections.abc import Callable
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup.keys import is_number, matching_key, words
+from dedup import compiled
+from dedup.keys import is_number, matching_key, python_words, words
 
 
 def test_key_folds_case_whitespace_quotes_and_dashes() -> None:
@@ -32,27 +35,46 @@ def test_words_and_numbers() -> None:
     assert is_number("32nd") and is_number("2024") and not is_number("deux")
 
 
-@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
-def test_ascii_words_are_the_regex_words(text: str) -> None:
-    assert words(text) == re.findall(r"\w+", text)
+def test_words_come_from_the_compiled_tokenizer_when_the_install_has_it() -> None:
+    assert compiled.available() and words is not python_words
 
 
-def test_words_of_every_ascii_character() -> None:
+@pytest.mark.parametrize("split", [words, python_words], ids=["compiled", "python"])
+@given(text=st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_ascii_words_are_the_regex_words(split: Callable[[str], list[str]], text: str) -> None:
+    assert split(text) == re.findall(r"\w+", text)
+
+
+@pytest.mark.parametrize("split", [words, python_words], ids=["compiled", "python"])
+def test_words_of_every_ascii_character(split: Callable[[str], list[str]]) -> None:
     every = "".join(map(chr, range(128)))
-    assert words(every) == re.findall(r"\w+", every)
-    assert words(every) == ["0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "_", "abcdefghijklmnopqrstuvwxyz"]
-    assert words("it's a_b\x1ftab\tend\x00") == ["it", "s", "a_b", "tab", "end"]
+    assert split(every) == re.findall(r"\w+", every)
+    assert split(every) == ["0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "_", "abcdefghijklmnopqrstuvwxyz"]
+    assert split("it's a_b\x1ftab\tend\x00") == ["it", "s", "a_b", "tab", "end"]
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=()), max_size=80))
-def test_any_words_are_the_regex_words(text: str) -> None:
+@pytest.mark.parametrize("split", [words, python_words], ids=["compiled", "python"])
+@given(text=st.text(alphabet=st.characters(blacklist_categories=()), max_size=80))
+def test_any_words_are_the_regex_words(split: Callable[[str], list[str]], text: str) -> None:
     # every character class: letters, marks, digits, punctuation, spaces, surrogates, controls
-    assert words(text) == re.findall(r"\w+", text)
+    assert split(text) == re.findall(r"\w+", text)
 
 
-def test_words_of_non_ascii_keys_split_at_any_non_word_character() -> None:
+@pytest.mark.parametrize("split", [words, python_words], ids=["compiled", "python"])
+def test_words_of_non_ascii_keys_split_at_any_non_word_character(split: Callable[[str], list[str]]) -> None:
     key = "l'équipe «a_b» 12,5 € naïve\u00a0x\u3000y—z\ud800q 東京。大阪 ①②"
-    assert words(key) == re.findall(r"\w+", key)
-    assert words(key) == ["l", "équipe", "a_b", "12", "5", "naïve", "x", "y", "z", "q", "東京", "大阪", "①②"]
+    assert split(key) == re.findall(r"\w+", key)
+    assert split(key) == ["l", "équipe", "a_b", "12", "5", "naïve", "x", "y", "z", "q", "東京", "大阪", "①②"]
     every = "".join(map(chr, range(0x3000)))  # every character of the first planes, in one key
+    assert split(every) == re.findall(r"\w+", every)
+
+
+def test_compiled_words_of_every_code_point_and_of_wide_strings() -> None:
+    every = "".join(map(chr, range(0x110000)))  # all planes, lone surrogates included
     assert words(every) == re.findall(r"\w+", every)
+    wide = "\U0001d7d8\U0001d7d9 x_\U00010000 Σας\ud800é"  # 4-byte kind: words narrower than the text
+    assert words(wide) == re.findall(r"\w+", wide) == ["\U0001d7d8\U0001d7d9", "x_\U00010000", "Σας", "é"]
+    assert [type(w) for w in words(wide)] == [str] * 4 and words(wide)[3].isascii() is False
+    assert words("abc é")[0].isascii()  # an ASCII word of a wider text is a compact ASCII str
+    with pytest.raises(TypeError):
+        words(b"bytes")  # type: ignore[arg-type]
