@@ -286,9 +286,11 @@ static inline int is_word(Py_UCS4 ch) {
     return Py_UNICODE_ISALNUM(ch);
 }
 
-static PyObject *words(PyObject *self, PyObject *text) {
+/* The runs of \\w of ``text``; with ``only_figures``, only those holding a decimal digit (what
+ * the regex's \\d matches: Py_UNICODE_ISDECIMAL), the figures the content guard compares. */
+static PyObject *tokens(PyObject *text, int only_figures, const char *name) {
     if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "words: expected str, got %.100s", Py_TYPE(text)->tp_name);
+        PyErr_Format(PyExc_TypeError, "%s: expected str, got %.100s", name, Py_TYPE(text)->tp_name);
         return NULL;
     }
     const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
@@ -305,10 +307,13 @@ static PyObject *words(PyObject *self, PyObject *text) {
             i++;
         }
         const Py_ssize_t start = i;
-        while (i < n && is_word(PyUnicode_READ(kind, data, i))) {
+        int digit = 0;
+        Py_UCS4 ch;
+        while (i < n && is_word(ch = PyUnicode_READ(kind, data, i))) {
+            digit |= ch < 128 ? (ch >= '0' && ch <= '9') : Py_UNICODE_ISDECIMAL(ch);
             i++;
         }
-        if (i > start) {
+        if (i > start && (digit || !only_figures)) {
             PyObject *word;
             if (ascii) { /* the common case: a plain copy, no search for the widest character */
                 word = PyUnicode_New(i - start, 127);
@@ -329,8 +334,13 @@ static PyObject *words(PyObject *self, PyObject *text) {
     return out;
 }
 
+static PyObject *words(PyObject *self, PyObject *text) { return tokens(text, 0, "words"); }
+
+static PyObject *figures(PyObject *self, PyObject *text) { return tokens(text, 1, "figures"); }
+
 static PyMethodDef methods[] = {
     {"words", words, METH_O, "words(text) -> the runs of \\w in text, in order (as re.findall(r'\\w+'))."},
+    {"figures", figures, METH_O, "figures(text) -> the runs of \\w in text that hold a decimal digit, in order."},
     {"signatures", signatures, METH_VARARGS,
      "signatures(code_points u32, starts i64, lengths i64, multipliers u64, a u32, b u32, out u32): "
      "fill out (keys x permutations) with MinHash values."},

@@ -103,16 +103,7 @@ def python_words(key: str) -> list[str]:
     return out
 
 
-# The same words from the compiled tokenizer (dedup/_kernels.c) when this install has it: one
-# pass over the characters, 1.8x as fast on non-ASCII keys (accented text), a little on ASCII.
-words: Callable[[str], list[str]]
-try:
-    from dedup._kernels import words
-except ImportError:  # built without a C compiler
-    words = python_words
-
-
-def figures(key: str) -> list[str]:
+def python_figures(key: str) -> list[str]:
     """The tokens of a key that carry a digit: each run of digits widened to its whole word
     (a scan for digits, then a few steps per figure: far cheaper than tokenising the key)."""
     out: list[str] = []
@@ -129,6 +120,17 @@ def figures(key: str) -> list[str]:
         out.append(key[s:e])
         end = e
     return out
+
+
+# The same words and figures from the compiled tokenizer (dedup/_kernels.c) when this install
+# has it: one pass over the characters, objects made only for what is returned (words 1.8x as
+# fast on non-ASCII keys, a little on ASCII; figures 4x).
+words: Callable[[str], list[str]]
+figures: Callable[[str], list[str]]
+try:
+    from dedup._kernels import figures, words
+except ImportError:  # built without a C compiler
+    words, figures = python_words, python_figures
 
 
 def is_number(token: str) -> bool:

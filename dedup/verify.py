@@ -64,22 +64,22 @@ class Vocab:
     """The words of one key, with what ``novel_words`` derives from them when it is the kept
     side: built once per key and reused while a verifier checks it against its candidates."""
 
-    __slots__ = ("_choices", "_figures", "_joined", "set", "words")
+    __slots__ = ("_choices", "_figures", "_joined", "_key", "set", "words")
 
     def __init__(self, key: str) -> None:
+        self._key = key
         self.words = words(key)
         self.set = frozenset(self.words)
         self._joined: frozenset[str] | None = None
         self._choices: list[str] | None = None
-        # most keys hold no digit at all: one scan of the text instead of a test per word
-        self._figures: list[str] | None = None if is_number(key) else []
+        self._figures: list[str] | None = None
 
     @property
     def figures(self) -> list[str]:
-        """The words that carry a figure, in order: what ``keys.figures`` finds, taken from the
-        words already split (a figure is exactly a word with a decimal digit in it)."""
+        """The words that carry a figure, in order (``keys.figures``: a figure is exactly a word
+        with a decimal digit in it)."""
         if self._figures is None:
-            self._figures = [w for w in self.words if not w.isalpha() and is_number(w)]
+            self._figures = figures(self._key)
         return self._figures
 
     @property

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dedup import compiled
-from dedup.keys import is_number, matching_key, python_words, words
+from dedup.keys import figures, is_number, matching_key, python_figures, python_words, words
 
 
 def test_key_folds_case_whitespace_quotes_and_dashes() -> None:
@@ -78,3 +78,22 @@ def test_compiled_words_of_every_code_point_and_of_wide_strings() -> None:
     assert words("abc é")[0].isascii()  # an ASCII word of a wider text is a compact ASCII str
     with pytest.raises(TypeError):
         words(b"bytes")  # type: ignore[arg-type]
+
+
+def _regex_figures(text: str) -> list[str]:
+    return [w for w in re.findall(r"\w+", text) if is_number(w)]
+
+
+@pytest.mark.parametrize("find", [figures, python_figures], ids=["compiled", "python"])
+@given(text=st.text(alphabet=st.characters(blacklist_categories=()), max_size=80))
+def test_figures_are_the_words_that_hold_a_decimal_digit(find: Callable[[str], list[str]], text: str) -> None:
+    assert find(text) == _regex_figures(text)
+
+
+@pytest.mark.parametrize("find", [figures, python_figures], ids=["compiled", "python"])
+def test_figures_of_every_code_point(find: Callable[[str], list[str]]) -> None:
+    every = "".join(map(chr, range(0x110000)))  # every decimal digit of every script, among the rest
+    assert find(every) == _regex_figures(every)
+    key = "won 3-1 on 12.5.2024, le 2e, x² ①, ٣ and 𝟘_b"  # superscripts and circled digits are not decimal
+    assert find(key) == ["3", "1", "12", "5", "2024", "2e", "٣", "𝟘_b"]
+    assert figures is not python_figures and figures("no digits here") == []
