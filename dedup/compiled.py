@@ -3,7 +3,9 @@
 numpy builds a ``num_perm x shingles`` array, adds to it, then reduces it: three passes over
 memory per block. Compiled, each key's shingle hashes are computed once into a small buffer and
 every permutation is one pass of multiply, add and minimum over it, which the compiler turns into
-SIMD code. The candidate gate's sketch agreement and the LSH table's band merge are there too.
+SIMD code. The candidate gate's sketch agreement and the LSH table's band merge are there too
+(and the content guard's tokenizer, which ``keys`` takes from the extension itself: that module
+does not import numpy).
 
 The extension is built at install and is optional: ``available()`` says whether this install
 has it. Importing it costs about a millisecond, so every run uses it from its first key (a JIT
