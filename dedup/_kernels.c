@@ -1,8 +1,8 @@
 /* The inner loops dedup runs over whole batches, compiled: MinHash signatures, the candidate
- * gate's sketch agreement, the merge of one LSH band, and the word tokens of a key for the
- * content guard. Each gives exactly what the Python or numpy code beside it gives
- * (signatures.MinHasher, Index.agreement, lsh.BandTable.add, keys.words); the tests compare them
- * value for value.
+ * gate's sketch agreement, the merge of one LSH band, the word tokens of a key for the content
+ * guard, and the mojibake pre-check. Each gives exactly what the Python or numpy code beside it
+ * gives (signatures.MinHasher, Index.agreement, lsh.BandTable.add, keys.words and keys.figures,
+ * fixes._SUSPECT); the tests compare them value for value.
  *
  * Why C and not a JIT: importing this module costs about a millisecond, where importing numba
  * and loading its cached machine code cost 0.45-0.55 s in every process that used it (and about
@@ -338,7 +338,56 @@ static PyObject *words(PyObject *self, PyObject *text) { return tokens(text, 0, 
 
 static PyObject *figures(PyObject *self, PyObject *text) { return tokens(text, 1, "figures"); }
 
+/* -- mojibake suspects ------------------------------------------------------------------------ */
+
+/* A character that can follow a UTF-8 lead byte read as Latin-1 in mojibake: a continuation byte
+ * read as Latin-1 (U+0080-U+00BF) or as cp1252 (the characters cp1252 puts at 0x80-0x9F). */
+static inline int continuation_as_text(Py_UCS4 ch) {
+    if (ch >= 0x80 && ch <= 0xBF) {
+        return 1;
+    }
+    switch (ch) {
+    case 0x152: case 0x153: case 0x160: case 0x161: case 0x178: case 0x17D: case 0x17E: case 0x192:
+    case 0x2C6: case 0x2DC: case 0x2013: case 0x2014: case 0x2018: case 0x2019: case 0x201A:
+    case 0x201B: case 0x201C: case 0x201D: case 0x201E: case 0x2020: case 0x2021: case 0x2022:
+    case 0x2026: case 0x2030: case 0x2039: case 0x203A: case 0x20AC: case 0x2122:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* fixes._SUSPECT on the text itself instead of its UTF-8 bytes (UTF-8 is self-synchronising, so
+ * the byte pattern matches exactly where these characters do): a character U+00C2-U+00F4 (a UTF-8
+ * lead byte read as Latin-1) followed by ``continuation_as_text``, or a C1 control U+0080-U+009F. */
+static PyObject *suspect(PyObject *self, PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "suspect: expected str, got %.100s", Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    if (PyUnicode_IS_ASCII(text)) {
+        Py_RETURN_FALSE;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch < 0x80 || ch > 0xF4) {
+            continue;
+        }
+        if (ch <= 0x9F) {
+            Py_RETURN_TRUE;
+        }
+        if (ch >= 0xC2 && i + 1 < n && continuation_as_text(PyUnicode_READ(kind, data, i + 1))) {
+            Py_RETURN_TRUE;
+        }
+    }
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
+    {"suspect", suspect, METH_O, "suspect(text) -> whether text may hold mojibake (fixes._SUSPECT, on characters)."},
     {"words", words, METH_O, "words(text) -> the runs of \\w in text, in order (as re.findall(r'\\w+'))."},
     {"figures", figures, METH_O, "figures(text) -> the runs of \\w in text that hold a decimal digit, in order."},
     {"signatures", signatures, METH_VARARGS,

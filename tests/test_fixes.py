@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 from conftest import run
@@ -242,3 +243,22 @@ def test_fixing_twice_changes_nothing_more(text: str) -> None:
 def test_list_dashes_at_line_starts_are_not_broken_words() -> None:
     text = "Termin: 21.02., 19 Uhr\n- Ort: Marktplatz\n- Eintritt: 44,90 €\n"
     assert fix(text, "hyphenation") == text
+
+
+def _suspect_bytes(text: str) -> bool:
+    return fixes._SUSPECT.search(text.encode("utf-8", "surrogatepass")) is not None
+
+
+def test_the_compiled_mojibake_check_is_the_byte_pattern_for_every_character() -> None:
+    assert fixes.suspect is not fixes.python_suspect  # this install has the extension
+    for lead in ("Ã", "Â", "ô", "õ", "a"):  # lead bytes read as Latin-1, the ends of the range, and none
+        for c in range(0x110000):  # every character after them, lone surrogates included
+            text = lead + chr(c)
+            assert fixes.suspect(text) is _suspect_bytes(text), (lead, hex(c))
+    assert fixes.suspect("CafÃ© crÃ¨me") and fixes.suspect("a\x85b") and not fixes.suspect("Café crème")
+
+
+@pytest.mark.parametrize("check", [fixes.suspect, fixes.python_suspect], ids=["compiled", "python"])
+@given(text=st.text(alphabet=st.sampled_from("aÃÂôõ\x80\x9f\xa0\xbf\xc0€™Œ–\ud800é中 "), max_size=12))
+def test_the_mojibake_check_is_the_byte_pattern_on_any_text(check: Callable[[str], bool], text: str) -> None:
+    assert check(text) is _suspect_bytes(text)
