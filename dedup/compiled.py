@@ -3,9 +3,9 @@
 numpy builds a ``num_perm x shingles`` array, adds to it, then reduces it: three passes over
 memory per block. Compiled, each key's shingle hashes are computed once into a small buffer and
 every permutation is one pass of multiply, add and minimum over it, which the compiler turns into
-SIMD code. The candidate gate's sketch agreement and the LSH table's band merge are there too
-(and the content guard's tokenizer, which ``keys`` takes from the extension itself: that module
-does not import numpy).
+SIMD code. The candidate gate's sketch agreement and the LSH table's band merge are there too,
+and the text scans ``keys`` (words, figures) and ``fixes`` (the mojibake pre-check) take from
+``extension()`` when it is there.
 
 The extension is built at install and is optional: ``available()`` says whether this install
 has it. Importing it costs about a millisecond, so every run uses it from its first key (a JIT
@@ -25,7 +25,8 @@ BandMerge = Callable[
     [np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.int64, np.ndarray, np.ndarray, np.ndarray], int]
 
 
-def _module() -> ModuleType | None:
+def extension() -> ModuleType | None:
+    """The compiled extension (``dedup._kernels``), or None where it was not built."""
     try:
         from dedup import _kernels
     except ImportError:  # built without a C compiler: numpy does the work
@@ -35,13 +36,13 @@ def _module() -> ModuleType | None:
 
 def available() -> bool:
     """Whether this install has the compiled loops."""
-    return _module() is not None
+    return extension() is not None
 
 
 def kernel() -> Kernel | None:
     """The signature loop: ``(code points, key starts, key lengths, shingle multipliers, a, b,
     out)``; fills ``out`` (keys x permutations, uint32). None without the extension."""
-    found = _module()
+    found = extension()
     return None if found is None else found.signatures
 
 
@@ -55,12 +56,12 @@ def agreement() -> Agreement | None:
     """The sketch agreement: ``(sketch rows (uint8, C order), pairs (n x 2 int64), out)``; fills
     ``out`` (float64) with the share of equal bytes of each pair's rows (``Index.agreement``).
     None without the extension."""
-    return None if _module() is None else _agree
+    return None if extension() is None else _agree
 
 
 def band_merge() -> BandMerge | None:
     """The merge of one band of the LSH table (``lsh.BandTable.add``): ``(old values, old ids,
     new values, new ids, first members, width, values out, ids out, pair codes out)``; returns
     how many pair codes it wrote. None without the extension."""
-    found = _module()
+    found = extension()
     return None if found is None else found.merge_band

@@ -39,6 +39,7 @@ from html.entities import html5
 import ftfy
 from ftfy.badness import is_bad
 
+from dedup.compiled import extension
 from dedup.compose import Composer, StageEdit
 
 HTML_ENTITY = "html-entity"
@@ -69,11 +70,8 @@ def python_suspect(text: str) -> bool:
 
 # The same test on the characters, compiled (dedup/_kernels.c) when this install has it: one pass,
 # no UTF-8 copy of the text (0.4 s of a profiled 52 MB run of accented text).
-suspect: Callable[[str], bool]
-try:
-    from dedup._kernels import suspect
-except ImportError:  # built without a C compiler
-    suspect = python_suspect
+_compiled = extension()
+suspect: Callable[[str], bool] = python_suspect if _compiled is None else _compiled.suspect
 
 _FTFY = ftfy.TextFixerConfig(
     unescape_html=False, remove_terminal_escapes=False, fix_encoding=True, restore_byte_a0=True,
