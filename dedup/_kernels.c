@@ -386,9 +386,440 @@ static PyObject *suspect(PyObject *self, PyObject *text) {
     Py_RETURN_FALSE;
 }
 
+/* -- the content guard ------------------------------------------------------------------------- */
+
+/* verify.novel_words, verify.same_figures and verify.content_preserved on the two keys directly:
+ * the words of each key are spans of it (the runs of \\w, as ``tokens`` finds them) with a hash,
+ * the kept key's words go in a small open-addressing table, and only the novel words themselves
+ * become Python strings. The Python versions build a list and a frozenset of string objects per
+ * key instead; this was the largest share of verification. Same rules, same order, same results
+ * (the tests compare them on random and edited texts). */
+
+typedef struct {
+    Py_ssize_t start;
+    Py_ssize_t len;
+    uint64_t hash;
+    int figure; /* holds a decimal digit: keys.is_number */
+} Span;
+
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t n;
+    Span *words;
+    Py_ssize_t count;
+} Words;
+
+#define FNV_OFFSET UINT64_C(14695981039346656037)
+#define FNV_PRIME UINT64_C(1099511628211)
+
+static inline Py_UCS4 at(const Words *t, Py_ssize_t i) { return PyUnicode_READ(t->kind, t->data, i); }
+
+/* Continues an FNV-1a hash over characters ``start .. start + len`` of ``t`` (no finalisation, so
+ * the hash of two words run together continues the first word's hash over the second). */
+static inline uint64_t fnv(uint64_t h, const Words *t, Py_ssize_t start, Py_ssize_t len) {
+    for (Py_ssize_t i = start; i < start + len; i++) {
+        h ^= at(t, i);
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+static void forget(Words *t) {
+    free(t->words);
+    t->words = NULL;
+}
+
+/* The words of ``text`` as spans, in order. */
+static int split_words(PyObject *text, Words *t, const char *name) {
+    t->words = NULL;
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected str, got %.100s", name, Py_TYPE(text)->tp_name);
+        return -1;
+    }
+    t->n = PyUnicode_GET_LENGTH(text);
+    t->kind = PyUnicode_KIND(text);
+    t->data = PyUnicode_DATA(text);
+    t->count = 0;
+    t->words = (Span *)malloc(sizeof(Span) * (size_t)(t->n / 2 + 1)); /* words are separated */
+    if (t->words == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t i = 0;
+    const Py_ssize_t n = t->n;
+    while (i < n) {
+        while (i < n && !is_word(at(t, i))) {
+            i++;
+        }
+        const Py_ssize_t start = i;
+        uint64_t h = FNV_OFFSET;
+        int digit = 0;
+        Py_UCS4 ch;
+        while (i < n && is_word(ch = at(t, i))) {
+            digit |= ch < 128 ? (ch >= '0' && ch <= '9') : Py_UNICODE_ISDECIMAL(ch);
+            h ^= ch;
+            h *= FNV_PRIME;
+            i++;
+        }
+        if (i > start) {
+            Span *w = &t->words[t->count++];
+            w->start = start;
+            w->len = i - start;
+            w->hash = h;
+            w->figure = digit;
+        }
+    }
+    return 0;
+}
+
+/* Whether the characters ``a`` of ``ta`` equal ``b`` of ``tb`` followed by ``c`` of ``tb`` (c may
+ * be NULL). */
+static int same_text(const Words *ta, const Span *a, const Words *tb, const Span *b, const Span *c) {
+    const Py_ssize_t blen = b->len, clen = c == NULL ? 0 : c->len;
+    if (a->len != blen + clen) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < blen; i++) {
+        if (at(ta, a->start + i) != at(tb, b->start + i)) {
+            return 0;
+        }
+    }
+    for (Py_ssize_t i = 0; i < clen; i++) {
+        if (at(ta, a->start + blen + i) != at(tb, c->start + i)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The distinct words of one key, for membership tests (word positions; -1 is an empty slot). */
+typedef struct {
+    const Words *text;
+    int32_t *slots;
+    size_t mask;
+} WordSet;
+
+static int build_set(const Words *t, WordSet *s) {
+    size_t cap = 16;
+    while (cap < (size_t)t->count * 2) {
+        cap <<= 1;
+    }
+    s->text = t;
+    s->mask = cap - 1;
+    s->slots = (int32_t *)malloc(sizeof(int32_t) * cap);
+    if (s->slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(s->slots, 0xff, sizeof(int32_t) * cap);
+    for (Py_ssize_t k = 0; k < t->count; k++) {
+        const Span *w = &t->words[k];
+        size_t i = (size_t)w->hash & s->mask;
+        while (s->slots[i] >= 0) {
+            const Span *o = &t->words[s->slots[i]];
+            if (o->hash == w->hash && same_text(t, o, t, w, NULL)) {
+                break;
+            }
+            i = (i + 1) & s->mask;
+        }
+        if (s->slots[i] < 0) {
+            s->slots[i] = (int32_t)k;
+        }
+    }
+    return 0;
+}
+
+/* Whether the set holds the word ``b`` of ``tb``, or ``b`` and ``c`` run together. */
+static int contains(const WordSet *s, const Words *tb, const Span *b, const Span *c) {
+    const uint64_t h = c == NULL ? b->hash : fnv(b->hash, tb, c->start, c->len);
+    for (size_t i = (size_t)h & s->mask; s->slots[i] >= 0; i = (i + 1) & s->mask) {
+        const Span *o = &s->text->words[s->slots[i]];
+        if (o->hash == h && same_text(s->text, o, tb, b, c)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Optimal string alignment distance (rapidfuzz.distance.OSA) of two words, or ``cutoff + 1`` when
+ * it is above ``cutoff``. */
+static Py_ssize_t osa(const Words *ta, const Span *a, const Words *tb, const Span *b, Py_ssize_t cutoff) {
+    const Py_ssize_t la = a->len, lb = b->len;
+    if (la - lb > cutoff || lb - la > cutoff) {
+        return cutoff + 1;
+    }
+    Py_ssize_t small[3][65];
+    Py_ssize_t *rows = lb < 65 ? &small[0][0] : (Py_ssize_t *)malloc(sizeof(Py_ssize_t) * 3 * (size_t)(lb + 1));
+    if (rows == NULL) {
+        return -1;
+    }
+    const Py_ssize_t width = lb < 65 ? 65 : lb + 1;
+    Py_ssize_t *before = rows, *prev = rows + width, *cur = rows + 2 * width;
+    for (Py_ssize_t j = 0; j <= lb; j++) {
+        prev[j] = j;
+    }
+    for (Py_ssize_t i = 1; i <= la; i++) {
+        const Py_UCS4 ai = at(ta, a->start + i - 1);
+        cur[0] = i;
+        for (Py_ssize_t j = 1; j <= lb; j++) {
+            const Py_UCS4 bj = at(tb, b->start + j - 1);
+            Py_ssize_t v = prev[j - 1] + (ai != bj);
+            if (prev[j] + 1 < v) {
+                v = prev[j] + 1;
+            }
+            if (cur[j - 1] + 1 < v) {
+                v = cur[j - 1] + 1;
+            }
+            if (i > 1 && j > 1 && ai == at(tb, b->start + j - 2) && at(ta, a->start + i - 2) == bj && before[j - 2] + 1 < v) {
+                v = before[j - 2] + 1;
+            }
+            cur[j] = v;
+        }
+        Py_ssize_t *spare = before;
+        before = prev;
+        prev = cur;
+        cur = spare;
+    }
+    const Py_ssize_t d = prev[lb];
+    if (rows != &small[0][0]) {
+        free(rows);
+    }
+    return d > cutoff ? cutoff + 1 : d;
+}
+
+/* Whether word ``i`` of ``r``, missing from ``kept``, is an edit novel_words tolerates
+ * (verify._tolerated: a kept word split in two or two kept words run together, a last word cut
+ * short, a swap of two letters in a three-letter word, a typo of a kept word that is not a
+ * figure). -1 on error. */
+static int tolerated(const Words *r, Py_ssize_t i, const Words *k, const WordSet *kept, int partial_last) {
+    const Span *w = &r->words[i];
+    const Py_ssize_t last = r->count - 1;
+    if (i < last && contains(kept, r, w, &r->words[i + 1])) {
+        return 1;
+    }
+    if (i > 0 && contains(kept, r, &r->words[i - 1], w)) {
+        return 1;
+    }
+    for (Py_ssize_t q = 0; q + 1 < k->count; q++) { /* two neighbouring kept words run together */
+        if (same_text(r, w, k, &k->words[q], &k->words[q + 1])) {
+            return 1;
+        }
+    }
+    if (partial_last && i == last) {
+        for (Py_ssize_t q = 0; q < k->count; q++) {
+            const Span *o = &k->words[q];
+            if (o->len >= w->len) {
+                Span head = *o;
+                head.len = w->len;
+                if (same_text(r, w, k, &head, NULL)) {
+                    return 1;
+                }
+            }
+        }
+    }
+    if (w->len == 3) {
+        Py_UCS4 x[3] = {at(r, w->start), at(r, w->start + 1), at(r, w->start + 2)};
+        for (Py_ssize_t q = 0; q < k->count; q++) {
+            const Span *o = &k->words[q];
+            if (o->len != 3) {
+                continue;
+            }
+            Py_UCS4 y[3] = {at(k, o->start), at(k, o->start + 1), at(k, o->start + 2)};
+            /* differ, and one swap of neighbouring letters turns one into the other */
+            if ((x[0] == y[1] && x[1] == y[0] && x[2] == y[2] && x[0] != x[1]) ||
+                (x[0] == y[0] && x[1] == y[2] && x[2] == y[1] && x[1] != x[2])) {
+                return 1;
+            }
+        }
+    }
+    if (w->len >= 4) {
+        const Py_ssize_t budget = w->len <= 6 ? 1 : 2;
+        for (Py_ssize_t q = 0; q < k->count; q++) {
+            const Span *o = &k->words[q];
+            if (o->figure) {
+                continue;
+            }
+            const Py_ssize_t d = osa(r, w, k, o, budget);
+            if (d < 0) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            if (d <= budget) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The novel words of ``r`` against ``k`` (at most ``limit`` when it is positive), as a list. */
+static PyObject *novel(PyObject *removed, const Words *r, const Words *k, int partial_last, Py_ssize_t limit) {
+    WordSet kept;
+    if (build_set(k, &kept) < 0) {
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        free(kept.slots);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < r->count; i++) {
+        const Span *w = &r->words[i];
+        if (contains(&kept, r, w, NULL)) {
+            continue;
+        }
+        int ok = 0;
+        if (!w->figure) {
+            ok = tolerated(r, i, k, &kept, partial_last);
+            if (ok < 0) {
+                Py_DECREF(out);
+                out = NULL;
+                break;
+            }
+        }
+        if (!ok) {
+            PyObject *word = PyUnicode_Substring(removed, w->start, w->start + w->len);
+            if (word == NULL || PyList_Append(out, word) < 0) {
+                Py_XDECREF(word);
+                Py_DECREF(out);
+                out = NULL;
+                break;
+            }
+            Py_DECREF(word);
+            if (PyList_GET_SIZE(out) == limit) {
+                break;
+            }
+        }
+    }
+    free(kept.slots);
+    return out;
+}
+
+/* Whether two keys hold the same figures, counted with multiplicity. */
+static int figures_match(const Words *a, const Words *b) {
+    Py_ssize_t fa = 0, fb = 0;
+    for (Py_ssize_t i = 0; i < a->count; i++) {
+        fa += a->words[i].figure;
+    }
+    for (Py_ssize_t i = 0; i < b->count; i++) {
+        fb += b->words[i].figure;
+    }
+    if (fa != fb) {
+        return 0;
+    }
+    if (fa == 0) {
+        return 1;
+    }
+    char *used = (char *)calloc((size_t)b->count, 1);
+    if (used == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int same = 1;
+    for (Py_ssize_t i = 0; i < a->count && same; i++) {
+        const Span *x = &a->words[i];
+        if (!x->figure) {
+            continue;
+        }
+        same = 0;
+        for (Py_ssize_t j = 0; j < b->count; j++) {
+            const Span *y = &b->words[j];
+            if (y->figure && !used[j] && y->hash == x->hash && same_text(a, x, b, y, NULL)) {
+                used[j] = 1;
+                same = 1;
+                break;
+            }
+        }
+    }
+    free(used);
+    return same;
+}
+
+static PyObject *novel_words(PyObject *self, PyObject *args) {
+    PyObject *removed, *kept;
+    int partial_last;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "UUpn:novel_words", &removed, &kept, &partial_last, &limit)) {
+        return NULL;
+    }
+    Words r, k;
+    if (split_words(removed, &r, "novel_words") < 0) {
+        return NULL;
+    }
+    if (split_words(kept, &k, "novel_words") < 0) {
+        forget(&r);
+        return NULL;
+    }
+    PyObject *out = novel(removed, &r, &k, partial_last, limit);
+    forget(&r);
+    forget(&k);
+    return out;
+}
+
+static PyObject *same_figures(PyObject *self, PyObject *args) {
+    PyObject *a, *b;
+    if (!PyArg_ParseTuple(args, "UU:same_figures", &a, &b)) {
+        return NULL;
+    }
+    Words ta, tb;
+    if (split_words(a, &ta, "same_figures") < 0) {
+        return NULL;
+    }
+    if (split_words(b, &tb, "same_figures") < 0) {
+        forget(&ta);
+        return NULL;
+    }
+    const int same = figures_match(&ta, &tb);
+    forget(&ta);
+    forget(&tb);
+    if (same < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(same);
+}
+
+/* verify.content_preserved: the same figures, and no novel word but at most one inserted word. */
+static PyObject *content_preserved(PyObject *self, PyObject *args) {
+    PyObject *removed, *kept;
+    if (!PyArg_ParseTuple(args, "UU:content_preserved", &removed, &kept)) {
+        return NULL;
+    }
+    Words r, k;
+    if (split_words(removed, &r, "content_preserved") < 0) {
+        return NULL;
+    }
+    if (split_words(kept, &k, "content_preserved") < 0) {
+        forget(&r);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    const int same = figures_match(&r, &k);
+    if (same == 0) {
+        result = Py_NewRef(Py_False);
+    } else if (same > 0) {
+        PyObject *found = novel(removed, &r, &k, 0, 2);
+        if (found != NULL) {
+            const Py_ssize_t count = PyList_GET_SIZE(found);
+            result = PyBool_FromLong(count == 0 || (count == 1 && r.count == k.count + 1));
+            Py_DECREF(found);
+        }
+    }
+    forget(&r);
+    forget(&k);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"suspect", suspect, METH_O, "suspect(text) -> whether text may hold mojibake (fixes._SUSPECT, on characters)."},
     {"words", words, METH_O, "words(text) -> the runs of \\w in text, in order (as re.findall(r'\\w+'))."},
+    {"novel_words", novel_words, METH_VARARGS,
+     "novel_words(removed, kept, partial_last, limit) -> the words of removed that kept lacks, edits "
+     "tolerated (verify.novel_words; limit <= 0: all)."},
+    {"same_figures", same_figures, METH_VARARGS,
+     "same_figures(a, b) -> whether a and b hold the same figures, counted with multiplicity."},
+    {"content_preserved", content_preserved, METH_VARARGS,
+     "content_preserved(removed, kept) -> the content guard for near copies (verify.content_preserved)."},
     {"figures", figures, METH_O, "figures(text) -> the runs of \\w in text that hold a decimal digit, in order."},
     {"signatures", signatures, METH_VARARGS,
      "signatures(code_points u32, starts i64, lengths i64, multipliers u64, a u32, b u32, out u32): "

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from dedup.compiled import extension
 from dedup.keys import figures, is_number, words
 
 EXACT = "exact"
@@ -44,6 +45,12 @@ _ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
 MAX_TAIL_CHARS = 200
 CACHE_SIZE = 1024  # keys whose words a verifier remembers (a key's Vocab: 10-20 KB)
 MIN_TRUNCATED_SHARE = 0.3
+_compiled = extension()
+# the content guard compiled (dedup/_kernels.c), None without the extension
+_compiled_novel: Callable[[str, str, bool, int], list[str]] | None = (
+    None if _compiled is None else _compiled.novel_words)
+_compiled_preserved: Callable[[str, str], bool] | None = None if _compiled is None else _compiled.content_preserved
+_compiled_same_figures: Callable[[str, str], bool] | None = None if _compiled is None else _compiled.same_figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,19 +112,26 @@ class Vocab:
         return process.extractOne(word, self._choices, scorer=OSA.distance, score_cutoff=budget) is not None
 
 
-def novel_words(removed: str, kept: str, partial_last: bool = False,
-                vocab: Callable[[str], Vocab] = Vocab, limit: int | None = None) -> list[str]:
+def novel_words(removed: str, kept: str, partial_last: bool = False, limit: int | None = None) -> list[str]:
     """Words of ``removed`` that ``kept`` does not contain (the first ``limit`` of them, when
     given: callers that only need to know whether there are none, or more than one, stop there
     and skip the typo lookups of the rest).
 
     Tolerated: a typo of a kept word (one edit, a swap of two neighbouring letters included, for
     words of four to six letters; two beyond; only a swap for three-letter words; never in
-    figures), a kept word split in two or two
-    kept words run together, and, with ``partial_last``, a last word cut short. Figures must
-    match exactly. ``vocab`` builds a key's words (a caching one when a verifier checks one key
-    against many).
+    figures), a kept word split in two or two kept words run together, and, with
+    ``partial_last``, a last word cut short. Figures must match exactly. Compiled when the
+    extension is there (``python_novel_words`` is the same rule in Python).
     """
+    if _compiled_novel is None:
+        return python_novel_words(removed, kept, partial_last, limit=limit)
+    return _compiled_novel(removed, kept, partial_last, limit or 0)
+
+
+def python_novel_words(removed: str, kept: str, partial_last: bool = False,
+                       vocab: Callable[[str], Vocab] = Vocab, limit: int | None = None) -> list[str]:
+    """``novel_words`` in Python; ``vocab`` builds a key's words (a caching one when a verifier
+    checks one key against many)."""
     removed_vocab, kept_vocab = vocab(removed), vocab(kept)
     kept_set = kept_vocab.set
     missing = removed_vocab.set - kept_set
@@ -156,21 +170,35 @@ def _swapped(a: str, b: str) -> bool:
     return a != b and sorted(a) == sorted(b) and OSA.distance(a, b) == 1
 
 
-def content_preserved(removed: str, kept: str, vocab: Callable[[str], Vocab] = Vocab,
-                      digits: Callable[[str], list[str]] = figures) -> bool:
+def content_preserved(removed: str, kept: str) -> bool:
     """The content guard for near copies: same figures, and no new word but at most one
     inserted word (a one-word edit adds a word; a template fills a slot with another word, which
-    this refuses because the word counts then match)."""
-    if not same_figures(removed, kept, digits):
+    this refuses because the word counts then match). Compiled when the extension is there."""
+    if _compiled_preserved is None:
+        return python_content_preserved(removed, kept)
+    return _compiled_preserved(removed, kept)
+
+
+def python_content_preserved(removed: str, kept: str, vocab: Callable[[str], Vocab] = Vocab,
+                             digits: Callable[[str], list[str]] = figures) -> bool:
+    """``content_preserved`` in Python (``vocab`` and ``digits``: caching ones in a verifier)."""
+    if not python_same_figures(removed, kept, digits):
         return False
-    novel = novel_words(removed, kept, vocab=vocab, limit=2)  # two new words already fail
+    novel = python_novel_words(removed, kept, vocab=vocab, limit=2)  # two new words already fail
     if not novel:
         return True
     return len(novel) == 1 and len(vocab(removed).words) == len(vocab(kept).words) + 1
 
 
-def same_figures(a: str, b: str, digits: Callable[[str], list[str]] = figures) -> bool:
+def same_figures(a: str, b: str) -> bool:
     """True when both texts carry the same figures, counted with multiplicity."""
+    if _compiled_same_figures is None:
+        return python_same_figures(a, b)
+    return _compiled_same_figures(a, b)
+
+
+def python_same_figures(a: str, b: str, digits: Callable[[str], list[str]] = figures) -> bool:
+    """``same_figures`` in Python."""
     fa, fb = digits(a), digits(b)
     return fa == fb or Counter(fa) == Counter(fb)
 
@@ -194,13 +222,18 @@ def is_link_tail(tail: str) -> bool:
 
 
 class Verifier:
-    """Checks candidate pairs of keys; ``threshold`` is the minimum similarity (0..1)."""
+    """Checks candidate pairs of keys; ``threshold`` is the minimum similarity (0..1). The content
+    guard runs compiled when the extension is there, unless ``compiled`` is False (the same
+    decisions, in Python)."""
 
-    def __init__(self, threshold: float) -> None:
+    def __init__(self, threshold: float, compiled: bool = True) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError("threshold must be in (0, 1]")
         self.threshold = threshold
         self._cutoff = threshold * 100.0
+        self._novel = _compiled_novel if compiled else None
+        self._content_preserved = _compiled_preserved if compiled else None
+        self._figures_match = _compiled_same_figures if compiled else None
         # Words (and figures) of recently compared keys: a key is usually checked against several
         # candidates in a row, both ways. Bounded, and only a cache: results never depend on it.
         self._vocabs: dict[str, Vocab] = {}
@@ -218,7 +251,20 @@ class Verifier:
         return self._vocab(text).figures
 
     def _preserved(self, removed: str, kept: str) -> bool:
-        return content_preserved(removed, kept, self._vocab, self._digits)
+        if self._content_preserved is not None:
+            return self._content_preserved(removed, kept)
+        return python_content_preserved(removed, kept, self._vocab, self._digits)
+
+    def _adds_words(self, removed: str, kept: str, partial_last: bool = False) -> bool:
+        """Whether ``removed`` holds a word ``kept`` lacks (``novel_words``)."""
+        if self._novel is not None:
+            return bool(self._novel(removed, kept, partial_last, 1))
+        return bool(python_novel_words(removed, kept, partial_last, self._vocab, limit=1))
+
+    def _same_figures(self, a: str, b: str) -> bool:
+        if self._figures_match is not None:
+            return self._figures_match(a, b)
+        return python_same_figures(a, b, self._digits)
 
     def compare(self, ida: int, a: str, idb: int, b: str) -> list[KeyMatch]:
         """All the ways one of two distinct keys may be removed in favour of the other: at most
@@ -286,7 +332,7 @@ class Verifier:
         if not marked and (_SENTENCE_END.match(kept, len(head)) or _ENDS_SENTENCE.search(head)):
             return None  # whole sentences said again (a title, a lead), not a cut-short copy
         score = fuzz.ratio(head, kept[: len(head)], score_cutoff=self._cutoff) / 100.0
-        if not score or novel_words(head, kept[: len(head) + 16], partial_last=True, vocab=self._vocab, limit=1):
+        if not score or self._adds_words(head, kept[: len(head) + 16], partial_last=True):
             return None
         return score
 
@@ -305,7 +351,6 @@ class Verifier:
                 continue
             head = removed[:pos]
             score = fuzz.ratio(head, kept) / 100.0
-            if score >= self.threshold and not novel_words(head, kept, vocab=self._vocab, limit=1) \
-                    and same_figures(head, kept, self._digits):
+            if score >= self.threshold and not self._adds_words(head, kept) and self._same_figures(head, kept):
                 return score
         return None

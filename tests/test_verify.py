@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
+from dedup import compiled
 from dedup.keys import figures, is_number, matching_key
 from dedup.verify import (
     NEAR,
@@ -15,6 +16,9 @@ from dedup.verify import (
     content_preserved,
     is_link_tail,
     novel_words,
+    python_content_preserved,
+    python_novel_words,
+    python_same_figures,
     same_figures,
     strip_ellipsis,
 )
@@ -173,3 +177,79 @@ def test_matchable_lengths_are_exactly_the_lengths_may_match_allows(threshold: f
         allowed = [n for n in range(0, 3 * length + 10) if verifier.may_match(length, n)]
         assert (lo, hi) == (allowed[0], allowed[-1]), length
         assert allowed == list(range(lo, hi + 1))  # an interval
+
+
+# -- the compiled content guard -------------------------------------------------------------------
+
+_GUARD_WORDS = ["the", "teh", "hte", "news", "across", "arcoss", "first", "class", "firstclass", "women",
+                "men", "12", "3d4", "x2", "\u0663", "1,5", "caf\u00e9", "strasse", "stra\u00dfe",
+                "\U0001d400bc", "a", "ab", "ba", "abc", "acb", "bac", "nation", "nations", "notion"]
+_GUARD_CHARS = "abcde\u00e912\u0663\u00b2_ -,.x\u00df\u0130\U0001d400"
+
+
+def _edited(rng: random.Random, text: str) -> str:
+    chars = list(text)
+    for _ in range(rng.randint(0, 4)):
+        op, at = rng.randint(0, 3), rng.randrange(len(chars) + 1)
+        if op == 0 and chars:
+            chars.pop(min(at, len(chars) - 1))
+        elif op == 1:
+            chars.insert(at, rng.choice(_GUARD_CHARS))
+        elif op == 2 and at < len(chars) - 1:
+            chars[at], chars[at + 1] = chars[at + 1], chars[at]
+        elif op == 3 and chars:
+            chars[min(at, len(chars) - 1)] = rng.choice(_GUARD_CHARS)
+    return "".join(chars)
+
+
+def _guard_pairs(count: int) -> list[tuple[str, str]]:
+    rng = random.Random(11)
+    out = []
+    for _ in range(count):
+        a = " ".join(rng.choice(_GUARD_WORDS) for _ in range(rng.randint(0, 10)))
+        other = " ".join(rng.choice(_GUARD_WORDS) for _ in range(rng.randint(0, 10)))
+        b = _edited(rng, a) if rng.random() < 0.8 else other
+        out += [(a, b), (b, a)]
+    long = "".join(rng.choice("ab") for _ in range(90))  # words longer than the compiled stack rows
+    out += [(long[:40] + "c" + long[41:], long), (long + "a", long), (long[1:] + " \ud800 z", long + " \udcff")]
+    return out
+
+
+def test_this_install_guards_content_compiled() -> None:
+    assert compiled.available() and V._content_preserved is not None
+    assert Verifier(0.85, compiled=False)._content_preserved is None
+
+
+def test_compiled_content_guard_decides_as_the_python_one() -> None:
+    for removed, kept in _guard_pairs(3000):
+        for partial_last in (False, True):
+            for limit in (None, 1, 2):
+                assert novel_words(removed, kept, partial_last, limit) \
+                    == python_novel_words(removed, kept, partial_last, limit=limit), (removed, kept)
+        assert same_figures(removed, kept) == python_same_figures(removed, kept), (removed, kept)
+        assert content_preserved(removed, kept) == python_content_preserved(removed, kept), (removed, kept)
+
+
+def test_compiled_guard_knows_each_tolerated_edit() -> None:
+    assert novel_words("first class seats", "firstclass seats") == []  # split in two
+    assert novel_words("firstclass seats", "first class seats") == []  # run together
+    assert novel_words("the news was brea", "the news was breaking", partial_last=True) == []
+    assert novel_words("the news was brea", "the news was breaking") == ["brea"]
+    assert novel_words("hte acb", "the abc") == []  # swaps in three-letter words
+    assert novel_words("cab", "abc") == ["cab"]  # not one swap away
+    assert novel_words("nation nashun", "notion") == ["nashun"]
+    assert novel_words("abcdefgh", "abcdefgh1 zzzz") == ["abcdefgh"]  # one edit from a figure only
+    assert novel_words("abcdefgh", "abcdefgh1 abcdxfgh") == []
+    assert novel_words("abcdefgi 12", "abcdefgh 13") == ["12"]
+    assert same_figures("1 2 2", "2 1 2") and not same_figures("1 2 2", "1 1 2") and same_figures("", "a b")
+
+
+def test_verifiers_compiled_or_not_find_the_same_matches() -> None:
+    fast, slow = Verifier(0.8), Verifier(0.8, compiled=False)
+    rng = random.Random(5)
+    words = BASE.split()
+    for _ in range(400):
+        a = " ".join(words[rng.randrange(4) :])
+        b = _edited(rng, a) + rng.choice(["", " Read more: Islanders win it late", " ..."])
+        b = b[: rng.randint(len(b) // 2, len(b))] if rng.random() < 0.3 else b
+        assert fast.compare(0, k(a), 1, k(b)) == slow.compare(0, k(a), 1, k(b)), (a, b)
