@@ -386,6 +386,63 @@ static PyObject *suspect(PyObject *self, PyObject *text) {
     Py_RETURN_FALSE;
 }
 
+/* -- matching keys ------------------------------------------------------------------------------ */
+
+/* One pass of keys.matching_key over a text: with ``fold``, characters whose class in ``classes``
+ * (a byte per code point, keys._MARK_CLASSES) is 1 are dropped and classes 2, 3 and 4 become ',
+ * " and -; with ``lower``, ASCII capitals become small letters; with ``collapse``, runs of
+ * whitespace (str.isspace) become one space and the ends are stripped, as " ".join(text.split()).
+ * A character dropped between two spaces leaves one run, as dropping it first and then splitting
+ * does. */
+static PyObject *fold_key(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_buffer table;
+    int fold, lower, collapse;
+    if (!PyArg_ParseTuple(args, "Uy*ppp:fold_key", &text, &table, &fold, &lower, &collapse)) {
+        return NULL;
+    }
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const unsigned char *classes = (const unsigned char *)table.buf;
+    const Py_ssize_t known = table.len;
+    Py_UCS4 *out = (Py_UCS4 *)PyMem_Malloc(sizeof(Py_UCS4) * (size_t)(n > 0 ? n : 1));
+    if (out == NULL) {
+        PyBuffer_Release(&table);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t m = 0;
+    int space = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (fold && (Py_ssize_t)ch < known) {
+            switch (classes[ch]) {
+            case 1: continue;
+            case 2: ch = '\''; break;
+            case 3: ch = '"'; break;
+            case 4: ch = '-'; break;
+            default: break;
+            }
+        }
+        if (collapse && Py_UNICODE_ISSPACE(ch)) {
+            space = m > 0;
+            continue;
+        }
+        if (space) {
+            out[m++] = ' ';
+            space = 0;
+        }
+        if (lower && ch >= 'A' && ch <= 'Z') {
+            ch += 'a' - 'A';
+        }
+        out[m++] = ch;
+    }
+    PyBuffer_Release(&table);
+    PyObject *result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, m);
+    PyMem_Free(out);
+    return result;
+}
+
 /* -- the content guard ------------------------------------------------------------------------- */
 
 /* verify.novel_words, verify.same_figures and verify.content_preserved on the two keys directly:
@@ -813,6 +870,9 @@ static PyObject *content_preserved(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"suspect", suspect, METH_O, "suspect(text) -> whether text may hold mojibake (fixes._SUSPECT, on characters)."},
     {"words", words, METH_O, "words(text) -> the runs of \\w in text, in order (as re.findall(r'\\w+'))."},
+    {"fold_key", fold_key, METH_VARARGS,
+     "fold_key(text, classes, fold, lower, collapse) -> text with marks folded, ASCII lowered and "
+     "whitespace collapsed, as asked (keys.matching_key)."},
     {"novel_words", novel_words, METH_VARARGS,
      "novel_words(removed, kept, partial_last, limit) -> the words of removed that kept lacks, edits "
      "tolerated (verify.novel_words; limit <= 0: all)."},

@@ -35,6 +35,12 @@ _TRANSLATION.update({ord(c): "-" for c in _DASHES})
 # per character is a fast scan, and most of them are absent, so this beats ``str.translate``.
 Marks = tuple[tuple[str, str], ...]
 ALL_MARKS: Marks = tuple((chr(k), v or "") for k, v in _TRANSLATION.items() if chr(k) != "`")
+# The same mapping for the compiled pass (``_kernels.fold_key``): a class per code point up to
+# the last one folded (1 dropped, 2 to ', 3 to ", 4 to -), "`" included.
+_CLASS_OF = {None: 1, "'": 2, '"': 3, "-": 4}
+_MARK_CLASSES = bytes(_CLASS_OF[_TRANSLATION[c]] if c in _TRANSLATION else 0 for c in range(max(_TRANSLATION) + 1))
+_compiled = extension()
+_fold_key: Callable[[str, bytes, bool, bool, bool], str] | None = None if _compiled is None else _compiled.fold_key
 
 _WORD = re.compile(r"\w+")
 # Every ASCII character that ``\w`` does not match becomes a space (whitespace and controls too).
@@ -51,12 +57,29 @@ def matching_key(text: str, marks: Marks = ALL_MARKS) -> str:
     Steps, in order: unescape HTML entities, drop invisible characters, NFKC, casefold, unify
     quotes and dashes, collapse whitespace. NFKC runs after unescaping so ``&nbsp;`` becomes a
     plain space like a literal no-break space does. ``marks`` may narrow the characters to fold
-    to those ``marks_in`` found in the whole document (the key is the same, found faster).
+    to those ``marks_in`` found in the whole document (the key is the same, found faster; the
+    compiled pass folds them all in the time a scan for one takes, and ignores it).
     """
+    if _fold_key is None:
+        return python_matching_key(text, marks)
+    if "&" in text:
+        text = html.unescape(text)
+    if text.isascii():  # the common case: only case and whitespace to fold
+        return _fold_key(text, _MARK_CLASSES, True, True, True)
+    text = _fold_key(text, _MARK_CLASSES, True, False, False)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = text.casefold()
+    # an all-ASCII text is not folded again, as below (NFKC can make a "`": U+1FEF)
+    return _fold_key(text, _MARK_CLASSES, not text.isascii(), False, True)
+
+
+def python_matching_key(text: str, marks: Marks = ALL_MARKS) -> str:
+    """``matching_key`` in Python (without the extension; the tests compare the two)."""
     if "&" in text:
         text = html.unescape(text)
         marks = ALL_MARKS  # an entity may spell any of them
-    if text.isascii():  # the common case: only case and whitespace to fold
+    if text.isascii():
         return " ".join(text.lower().replace("`", "'").split())
     text = _fold_marks(text, marks)
     if not unicodedata.is_normalized("NFKC", text):
@@ -76,6 +99,12 @@ def marks_in(text: str) -> Marks:
     if text.isascii():
         return ()
     return tuple((c, r) for c, r in ALL_MARKS if c in text)
+
+
+def document_marks(text: str) -> Marks:
+    """What to pass ``matching_key`` for the paragraphs of ``text``: ``marks_in(text)`` for the
+    Python path (its scans then look for fewer characters); nothing to look for compiled."""
+    return ALL_MARKS if _fold_key is not None else marks_in(text)
 
 
 def _fold_marks(text: str, marks: Marks) -> str:
@@ -127,7 +156,6 @@ def python_figures(key: str) -> list[str]:
 # The same words and figures from the compiled tokenizer (dedup/_kernels.c) when this install
 # has it: one pass over the characters, objects made only for what is returned (words 1.8x as
 # fast on non-ASCII keys, a little on ASCII; figures 4x).
-_compiled = extension()
 words: Callable[[str], list[str]] = python_words if _compiled is None else _compiled.words
 figures: Callable[[str], list[str]] = python_figures if _compiled is None else _compiled.figures
 

@@ -32,7 +32,7 @@ from dedup.apply import apply_edits, removal_spans
 from dedup.cluster import components
 from dedup.fixes import Fix, Fixer
 from dedup.index import Index
-from dedup.keys import marks_in, matching_key
+from dedup.keys import document_marks, matching_key
 from dedup.lsh import Banding, band_values, choose_banding
 from dedup.model import (
     BOILERPLATE,
@@ -339,7 +339,7 @@ def prepare(doc: Document, fixer: Fixer) -> Prepared:
         return Prepared(seg, (), ())
     fixed = fixer.fix(doc.text, seg.mode == LINE)
     text = fixed.text
-    marks = marks_in(text)
+    marks = document_marks(text)
     keys = []
     for s, e in zip(seg.starts, seg.ends, strict=True):
         fs, fe = fixed.span(s, e) if fixed.fixes else (s, e)

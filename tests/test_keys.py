@@ -5,8 +5,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup import compiled
-from dedup.keys import figures, is_number, matching_key, python_figures, python_words, words
+from dedup import compiled, keys
+from dedup.keys import (
+    ALL_MARKS,
+    figures,
+    is_number,
+    marks_in,
+    matching_key,
+    python_figures,
+    python_matching_key,
+    python_words,
+    words,
+)
 
 
 def test_key_folds_case_whitespace_quotes_and_dashes() -> None:
@@ -97,3 +107,30 @@ def test_figures_of_every_code_point(find: Callable[[str], list[str]]) -> None:
     key = "won 3-1 on 12.5.2024, le 2e, x² ①, ٣ and 𝟘_b"  # superscripts and circled digits are not decimal
     assert find(key) == ["3", "1", "12", "5", "2024", "2e", "٣", "𝟘_b"]
     assert figures is not python_figures and figures("no digits here") == []
+
+
+def test_keys_are_folded_compiled_when_the_install_has_it() -> None:
+    assert compiled.available() and keys._fold_key is not None
+    assert keys.document_marks("a \u2019 b") == ALL_MARKS  # nothing to scan for
+
+
+def test_compiled_keys_are_the_python_keys_for_every_character() -> None:
+    chars = [chr(c) for c in range(0x110000)]
+    for lo in range(0, len(chars), 48):
+        block = chars[lo : lo + 48]
+        for text in ("".join(block), " ".join(block), f" A{'  '.join(block)}\tZ "):
+            assert matching_key(text) == python_matching_key(text), hex(lo)
+
+
+@pytest.mark.parametrize("text", [
+    "", " ", "\u200b", " \u200b ", "a \u200b b", "a\u200bb", "\u1fef", "A\u1fef\u00e9", "x `y` \u2018z\u2019",
+    "&amp;\u2014&nbsp;\u2013 ", "\x1c a \x1f b\x85c\u2028", "STRASSE Stra\u00dfe \u0130", "\ufb01 \uff21\uff22",
+    "a\u00ad\n\nb", "\ud800 lone \udfff",
+])
+def test_compiled_keys_on_edge_cases(text: str) -> None:
+    assert matching_key(text) == python_matching_key(text) == python_matching_key(text, marks_in(text))
+
+
+@given(text=st.text(max_size=80))
+def test_compiled_keys_are_the_python_keys_with_the_marks_of_the_document(text: str) -> None:
+    assert matching_key(text) == python_matching_key(text, marks_in(text))
