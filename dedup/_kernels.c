@@ -83,7 +83,26 @@ static void sign(const uint32_t *cps, const int64_t *starts, const int64_t *leng
             mixed[i] = x ^ (x >> 16);
         }
         uint32_t *row = out + k * num_perm;
-        for (Py_ssize_t p = 0; p < num_perm; p++) {
+        Py_ssize_t p = 0;
+        /* four permutations a pass: each shingle hash is loaded once for four products */
+        for (; p + 4 <= num_perm; p += 4) {
+            const uint32_t a0 = a[p], a1 = a[p + 1], a2 = a[p + 2], a3 = a[p + 3];
+            const uint32_t b0 = b[p], b1 = b[p + 1], b2 = b[p + 2], b3 = b[p + 3];
+            uint32_t l0 = UINT32_C(0xFFFFFFFF), l1 = l0, l2 = l0, l3 = l0;
+            for (int64_t i = 0; i < n; i++) {
+                const uint32_t m = mixed[i];
+                const uint32_t v0 = a0 * m + b0, v1 = a1 * m + b1, v2 = a2 * m + b2, v3 = a3 * m + b3;
+                l0 = v0 < l0 ? v0 : l0;
+                l1 = v1 < l1 ? v1 : l1;
+                l2 = v2 < l2 ? v2 : l2;
+                l3 = v3 < l3 ? v3 : l3;
+            }
+            row[p] = l0;
+            row[p + 1] = l1;
+            row[p + 2] = l2;
+            row[p + 3] = l3;
+        }
+        for (; p < num_perm; p++) {
             const uint32_t ap = a[p], bp = b[p];
             uint32_t low = UINT32_C(0xFFFFFFFF);
             for (int64_t i = 0; i < n; i++) {
