@@ -886,6 +886,51 @@ static PyObject *content_preserved(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* content_preserved(a, b) and content_preserved(b, a) at once: each key split once, the figures
+ * (a symmetric test) compared once. */
+static PyObject *content_preserved_both(PyObject *self, PyObject *args) {
+    PyObject *a, *b;
+    if (!PyArg_ParseTuple(args, "UU:content_preserved_both", &a, &b)) {
+        return NULL;
+    }
+    Words ta, tb;
+    if (split_words(a, &ta, "content_preserved_both") < 0) {
+        return NULL;
+    }
+    if (split_words(b, &tb, "content_preserved_both") < 0) {
+        forget(&ta);
+        return NULL;
+    }
+    int ab = 0, ba = 0;
+    const int same = figures_match(&ta, &tb);
+    int failed = same < 0;
+    if (same > 0) {
+        /* removed a, kept b; then removed b, kept a */
+        for (int way = 0; way < 2 && !failed; way++) {
+            const Words *r = way == 0 ? &ta : &tb, *k = way == 0 ? &tb : &ta;
+            PyObject *found = novel(way == 0 ? a : b, r, k, 0, 2);
+            if (found == NULL) {
+                failed = 1;
+                break;
+            }
+            const Py_ssize_t count = PyList_GET_SIZE(found);
+            Py_DECREF(found);
+            const int kept = count == 0 || (count == 1 && r->count == k->count + 1);
+            if (way == 0) {
+                ab = kept;
+            } else {
+                ba = kept;
+            }
+        }
+    }
+    forget(&ta);
+    forget(&tb);
+    if (failed) {
+        return NULL;
+    }
+    return Py_BuildValue("(OO)", ab ? Py_True : Py_False, ba ? Py_True : Py_False);
+}
+
 static PyMethodDef methods[] = {
     {"suspect", suspect, METH_O, "suspect(text) -> whether text may hold mojibake (fixes._SUSPECT, on characters)."},
     {"words", words, METH_O, "words(text) -> the runs of \\w in text, in order (as re.findall(r'\\w+'))."},
@@ -897,6 +942,8 @@ static PyMethodDef methods[] = {
      "tolerated (verify.novel_words; limit <= 0: all)."},
     {"same_figures", same_figures, METH_VARARGS,
      "same_figures(a, b) -> whether a and b hold the same figures, counted with multiplicity."},
+    {"content_preserved_both", content_preserved_both, METH_VARARGS,
+     "content_preserved_both(a, b) -> (content_preserved(a, b), content_preserved(b, a))."},
     {"content_preserved", content_preserved, METH_VARARGS,
      "content_preserved(removed, kept) -> the content guard for near copies (verify.content_preserved)."},
     {"figures", figures, METH_O, "figures(text) -> the runs of \\w in text that hold a decimal digit, in order."},

@@ -51,6 +51,10 @@ _compiled_novel: Callable[[str, str, bool, int], list[str]] | None = (
     None if _compiled is None else _compiled.novel_words)
 _compiled_preserved: Callable[[str, str], bool] | None = None if _compiled is None else _compiled.content_preserved
 _compiled_same_figures: Callable[[str, str], bool] | None = None if _compiled is None else _compiled.same_figures
+_compiled_preserved_both: Callable[[str, str], tuple[bool, bool]] | None = (
+    None if _compiled is None else _compiled.content_preserved_both)
+# A link tail holds one of these after its label (``_TAIL_LABEL``): without one, no tail
+_TAIL_SEPARATOR = re.compile(r"[:|>»-]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +238,7 @@ class Verifier:
         self._novel = _compiled_novel if compiled else None
         self._content_preserved = _compiled_preserved if compiled else None
         self._figures_match = _compiled_same_figures if compiled else None
+        self._preserved_both = _compiled_preserved_both if compiled else None
         # Words (and figures) of recently compared keys: a key is usually checked against several
         # candidates in a row, both ways. Bounded, and only a cache: results never depend on it.
         self._vocabs: dict[str, Vocab] = {}
@@ -272,9 +277,13 @@ class Verifier:
         found: dict[tuple[int, int], KeyMatch] = {}
         score = fuzz.ratio(a, b, score_cutoff=self._cutoff) / 100.0
         if score:
-            if self._preserved(b, a):
+            if self._preserved_both is not None:
+                b_for_a, a_for_b = self._preserved_both(b, a)
+            else:
+                b_for_a, a_for_b = self._preserved(b, a), self._preserved(a, b)
+            if b_for_a:
                 found[ida, idb] = KeyMatch(ida, idb, NEAR, score)
-            if self._preserved(a, b):
+            if a_for_b:
                 found[idb, ida] = KeyMatch(idb, ida, NEAR, score)
         if len(a) != len(b):
             short_id, short, long_id, long = (ida, a, idb, b) if len(a) < len(b) else (idb, b, ida, a)
@@ -341,6 +350,8 @@ class Verifier:
         n = len(kept)
         if len(removed) <= n or len(removed) - n > MAX_TAIL_CHARS + 8:
             return None
+        if not _TAIL_SEPARATOR.search(removed, max(1, n - 12)):
+            return None  # no place to split leaves a "Label: headline" tail
         if not fuzz.ratio(kept, removed[:n], score_cutoff=self._cutoff):
             return None  # the start of the longer copy must be the shorter one
         # The tail starts at a space near the end of the kept text (typos shift it a little).

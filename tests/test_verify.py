@@ -221,6 +221,9 @@ def test_this_install_guards_content_compiled() -> None:
 
 
 def test_compiled_content_guard_decides_as_the_python_one() -> None:
+    from dedup import _kernels
+
+    both = _kernels.content_preserved_both
     for removed, kept in _guard_pairs(3000):
         for partial_last in (False, True):
             for limit in (None, 1, 2):
@@ -228,6 +231,8 @@ def test_compiled_content_guard_decides_as_the_python_one() -> None:
                     == python_novel_words(removed, kept, partial_last, limit=limit), (removed, kept)
         assert same_figures(removed, kept) == python_same_figures(removed, kept), (removed, kept)
         assert content_preserved(removed, kept) == python_content_preserved(removed, kept), (removed, kept)
+        assert both(removed, kept) == (python_content_preserved(removed, kept),
+                                       python_content_preserved(kept, removed)), (removed, kept)
 
 
 def test_compiled_guard_knows_each_tolerated_edit() -> None:
@@ -253,3 +258,9 @@ def test_verifiers_compiled_or_not_find_the_same_matches() -> None:
         b = _edited(rng, a) + rng.choice(["", " Read more: Islanders win it late", " ..."])
         b = b[: rng.randint(len(b) // 2, len(b))] if rng.random() < 0.3 else b
         assert fast.compare(0, k(a), 1, k(b)) == slow.compare(0, k(a), 1, k(b)), (a, b)
+
+
+def test_a_tail_needs_a_separator_after_its_label() -> None:
+    kept = k(BASE)
+    assert V.tail(kept, kept + " Read more: Islanders win it late") is not None
+    assert V.tail(kept, kept + " Read more Islanders win it late") is None
