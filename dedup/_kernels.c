@@ -1,8 +1,9 @@
 /* The inner loops dedup runs over whole batches, compiled: MinHash signatures, the candidate
- * gate's sketch agreement, the merge of one LSH band, the word tokens of a key for the content
- * guard, and the mojibake pre-check. Each gives exactly what the Python or numpy code beside it
- * gives (signatures.MinHasher, Index.agreement, lsh.BandTable.add, keys.words and keys.figures,
- * fixes._SUSPECT); the tests compare them value for value.
+ * gate's sketch agreement, the merge of one LSH band, the folds of a matching key, the word
+ * tokens of a key and the content guard itself, and the mojibake pre-check. Each gives exactly
+ * what the Python or numpy code beside it gives (signatures.MinHasher, Index.agreement,
+ * lsh.BandTable.add, keys.python_matching_key, keys.words and keys.figures,
+ * verify.python_novel_words and its kin, fixes._SUSPECT); the tests compare them value for value.
  *
  * Why C and not a JIT: importing this module costs about a millisecond, where importing numba
  * and loading its cached machine code cost 0.45-0.55 s in every process that used it (and about
@@ -10,8 +11,8 @@
  * time as an optional extension: without a compiler dedup runs on numpy alone, same values.
  *
  * Arrays arrive through the buffer protocol (numpy arrays, C-contiguous); every index is checked
- * before the loops run, so a wrong call raises instead of reading out of bounds. The loops run
- * without the GIL.
+ * before the loops run, so a wrong call raises instead of reading out of bounds. The numeric
+ * loops run without the GIL; the text scans read str objects and hold it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -961,7 +962,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "dedup._kernels",
-    "dedup's compiled inner loops (signatures, sketch agreement, LSH band merge, word tokens).", -1, methods,
+    "dedup's compiled inner loops (signatures, sketch agreement, LSH band merge, key folds, word tokens, content guard).", -1, methods,
 };
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

@@ -4,8 +4,8 @@ numpy builds a ``num_perm x shingles`` array, adds to it, then reduces it: three
 memory per block. Compiled, each key's shingle hashes are computed once into a small buffer and
 every permutation is one pass of multiply, add and minimum over it, which the compiler turns into
 SIMD code. The candidate gate's sketch agreement and the LSH table's band merge are there too,
-and the text scans ``keys`` (words, figures) and ``fixes`` (the mojibake pre-check) take from
-``extension()`` when it is there.
+and the text scans of ``keys`` (words, figures, the matching key's folds), ``verify`` (the
+content guard) and ``fixes`` (the mojibake pre-check) take from ``extension()`` when it is there.
 
 The extension is built at install and is optional: ``available()`` says whether this install
 has it. Importing it costs about a millisecond, so every run uses it from its first key (a JIT
