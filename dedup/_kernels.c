@@ -813,19 +813,37 @@ static int figures_match(const Words *a, const Words *b) {
     return same;
 }
 
+/* The words of two keys; on failure neither is held. */
+static int split_both(PyObject *a, PyObject *b, Words *ta, Words *tb, const char *name) {
+    if (split_words(a, ta, name) < 0) {
+        return -1;
+    }
+    if (split_words(b, tb, name) < 0) {
+        forget(ta);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether ``r`` (the words of ``removed``) may go in favour of ``k`` by the near rule's content
+ * guard, figures aside: no novel word, or one inserted word. -1 on error. */
+static int preserved(PyObject *removed, const Words *r, const Words *k) {
+    PyObject *found = novel(removed, r, k, 0, 2); /* two novel words already fail */
+    if (found == NULL) {
+        return -1;
+    }
+    const Py_ssize_t count = PyList_GET_SIZE(found);
+    Py_DECREF(found);
+    return count == 0 || (count == 1 && r->count == k->count + 1);
+}
+
 static PyObject *novel_words(PyObject *self, PyObject *args) {
     PyObject *removed, *kept;
     int partial_last;
     Py_ssize_t limit;
-    if (!PyArg_ParseTuple(args, "UUpn:novel_words", &removed, &kept, &partial_last, &limit)) {
-        return NULL;
-    }
     Words r, k;
-    if (split_words(removed, &r, "novel_words") < 0) {
-        return NULL;
-    }
-    if (split_words(kept, &k, "novel_words") < 0) {
-        forget(&r);
+    if (!PyArg_ParseTuple(args, "UUpn:novel_words", &removed, &kept, &partial_last, &limit) ||
+        split_both(removed, kept, &r, &k, "novel_words") < 0) {
         return NULL;
     }
     PyObject *out = novel(removed, &r, &k, partial_last, limit);
@@ -836,97 +854,51 @@ static PyObject *novel_words(PyObject *self, PyObject *args) {
 
 static PyObject *same_figures(PyObject *self, PyObject *args) {
     PyObject *a, *b;
-    if (!PyArg_ParseTuple(args, "UU:same_figures", &a, &b)) {
-        return NULL;
-    }
     Words ta, tb;
-    if (split_words(a, &ta, "same_figures") < 0) {
-        return NULL;
-    }
-    if (split_words(b, &tb, "same_figures") < 0) {
-        forget(&ta);
+    if (!PyArg_ParseTuple(args, "UU:same_figures", &a, &b) || split_both(a, b, &ta, &tb, "same_figures") < 0) {
         return NULL;
     }
     const int same = figures_match(&ta, &tb);
     forget(&ta);
     forget(&tb);
-    if (same < 0) {
-        return NULL;
-    }
-    return PyBool_FromLong(same);
+    return same < 0 ? NULL : PyBool_FromLong(same);
 }
 
 /* verify.content_preserved: the same figures, and no novel word but at most one inserted word. */
 static PyObject *content_preserved(PyObject *self, PyObject *args) {
     PyObject *removed, *kept;
-    if (!PyArg_ParseTuple(args, "UU:content_preserved", &removed, &kept)) {
-        return NULL;
-    }
     Words r, k;
-    if (split_words(removed, &r, "content_preserved") < 0) {
+    if (!PyArg_ParseTuple(args, "UU:content_preserved", &removed, &kept) ||
+        split_both(removed, kept, &r, &k, "content_preserved") < 0) {
         return NULL;
     }
-    if (split_words(kept, &k, "content_preserved") < 0) {
-        forget(&r);
-        return NULL;
-    }
-    PyObject *result = NULL;
-    const int same = figures_match(&r, &k);
-    if (same == 0) {
-        result = Py_NewRef(Py_False);
-    } else if (same > 0) {
-        PyObject *found = novel(removed, &r, &k, 0, 2);
-        if (found != NULL) {
-            const Py_ssize_t count = PyList_GET_SIZE(found);
-            result = PyBool_FromLong(count == 0 || (count == 1 && r.count == k.count + 1));
-            Py_DECREF(found);
-        }
+    int result = figures_match(&r, &k);
+    if (result > 0) {
+        result = preserved(removed, &r, &k);
     }
     forget(&r);
     forget(&k);
-    return result;
+    return result < 0 ? NULL : PyBool_FromLong(result);
 }
 
 /* content_preserved(a, b) and content_preserved(b, a) at once: each key split once, the figures
  * (a symmetric test) compared once. */
 static PyObject *content_preserved_both(PyObject *self, PyObject *args) {
     PyObject *a, *b;
-    if (!PyArg_ParseTuple(args, "UU:content_preserved_both", &a, &b)) {
-        return NULL;
-    }
     Words ta, tb;
-    if (split_words(a, &ta, "content_preserved_both") < 0) {
-        return NULL;
-    }
-    if (split_words(b, &tb, "content_preserved_both") < 0) {
-        forget(&ta);
+    if (!PyArg_ParseTuple(args, "UU:content_preserved_both", &a, &b) ||
+        split_both(a, b, &ta, &tb, "content_preserved_both") < 0) {
         return NULL;
     }
     int ab = 0, ba = 0;
     const int same = figures_match(&ta, &tb);
-    int failed = same < 0;
     if (same > 0) {
-        /* removed a, kept b; then removed b, kept a */
-        for (int way = 0; way < 2 && !failed; way++) {
-            const Words *r = way == 0 ? &ta : &tb, *k = way == 0 ? &tb : &ta;
-            PyObject *found = novel(way == 0 ? a : b, r, k, 0, 2);
-            if (found == NULL) {
-                failed = 1;
-                break;
-            }
-            const Py_ssize_t count = PyList_GET_SIZE(found);
-            Py_DECREF(found);
-            const int kept = count == 0 || (count == 1 && r->count == k->count + 1);
-            if (way == 0) {
-                ab = kept;
-            } else {
-                ba = kept;
-            }
-        }
+        ab = preserved(a, &ta, &tb);
+        ba = ab < 0 ? 0 : preserved(b, &tb, &ta);
     }
     forget(&ta);
     forget(&tb);
-    if (failed) {
+    if (same < 0 || ab < 0 || ba < 0) {
         return NULL;
     }
     return Py_BuildValue("(OO)", ab ? Py_True : Py_False, ba ? Py_True : Py_False);
