@@ -476,6 +476,7 @@ typedef struct {
     Py_ssize_t start;
     Py_ssize_t len;
     uint64_t hash;
+    uint64_t letters; /* bit (c mod 64) for each character c: see typo_possible */
     int figure; /* holds a decimal digit: keys.is_number */
 } Span;
 
@@ -530,13 +531,14 @@ static int split_words(PyObject *text, Words *t, const char *name) {
             i++;
         }
         const Py_ssize_t start = i;
-        uint64_t h = FNV_OFFSET;
+        uint64_t h = FNV_OFFSET, letters = 0;
         int digit = 0;
         Py_UCS4 ch;
         while (i < n && is_word(ch = at(t, i))) {
             digit |= ch < 128 ? (ch >= '0' && ch <= '9') : Py_UNICODE_ISDECIMAL(ch);
             h ^= ch;
             h *= FNV_PRIME;
+            letters |= UINT64_C(1) << (ch & 63);
             i++;
         }
         if (i > start) {
@@ -544,6 +546,7 @@ static int split_words(PyObject *text, Words *t, const char *name) {
             w->start = start;
             w->len = i - start;
             w->hash = h;
+            w->letters = letters;
             w->figure = digit;
         }
     }
@@ -665,6 +668,22 @@ static Py_ssize_t osa(const Words *ta, const Span *a, const Words *tb, const Spa
     return d > cutoff ? cutoff + 1 : d;
 }
 
+/* Whether two words may be within ``budget`` edits, by the characters they hold: one edit adds
+ * or removes at most two characters from the set a word holds (a substitution one of each), so
+ * words whose sets differ by more than twice the budget are further apart. The sets are folded to
+ * 64 bits, which can only make them look closer: a sound and cheap test before the distance. */
+static inline int typo_possible(const Span *a, const Span *b, Py_ssize_t budget) {
+    uint64_t x = a->letters ^ b->letters;
+    Py_ssize_t differ = 0;
+    while (x) {
+        x &= x - 1;
+        if (++differ > 2 * budget) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Whether word ``i`` of ``r``, missing from ``kept``, is an edit novel_words tolerates
  * (verify._tolerated: a kept word split in two or two kept words run together, a last word cut
  * short, a swap of two letters in a three-letter word, a typo of a kept word that is not a
@@ -714,7 +733,7 @@ static int tolerated(const Words *r, Py_ssize_t i, const Words *k, const WordSet
         const Py_ssize_t budget = w->len <= 6 ? 1 : 2;
         for (Py_ssize_t q = 0; q < k->count; q++) {
             const Span *o = &k->words[q];
-            if (o->figure) {
+            if (o->figure || !typo_possible(w, o, budget)) {
                 continue;
             }
             const Py_ssize_t d = osa(r, w, k, o, budget);
