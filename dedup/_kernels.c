@@ -306,57 +306,6 @@ static inline int is_word(Py_UCS4 ch) {
     return Py_UNICODE_ISALNUM(ch);
 }
 
-/* The runs of \\w of ``text``; with ``only_figures``, only those holding a decimal digit (what
- * the regex's \\d matches: Py_UNICODE_ISDECIMAL), the figures the content guard compares. */
-static PyObject *tokens(PyObject *text, int only_figures, const char *name) {
-    if (!PyUnicode_Check(text)) {
-        PyErr_Format(PyExc_TypeError, "%s: expected str, got %.100s", name, Py_TYPE(text)->tp_name);
-        return NULL;
-    }
-    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    const int ascii = PyUnicode_IS_ASCII(text);
-    PyObject *out = PyList_New(0);
-    if (out == NULL) {
-        return NULL;
-    }
-    Py_ssize_t i = 0;
-    while (i < n) {
-        while (i < n && !is_word(PyUnicode_READ(kind, data, i))) {
-            i++;
-        }
-        const Py_ssize_t start = i;
-        int digit = 0;
-        Py_UCS4 ch;
-        while (i < n && is_word(ch = PyUnicode_READ(kind, data, i))) {
-            digit |= ch < 128 ? (ch >= '0' && ch <= '9') : Py_UNICODE_ISDECIMAL(ch);
-            i++;
-        }
-        if (i > start && (digit || !only_figures)) {
-            PyObject *word;
-            if (ascii) { /* the common case: a plain copy, no search for the widest character */
-                word = PyUnicode_New(i - start, 127);
-                if (word != NULL) {
-                    memcpy(PyUnicode_DATA(word), (const char *)data + start, (size_t)(i - start));
-                }
-            } else {
-                word = PyUnicode_Substring(text, start, i);
-            }
-            if (word == NULL || PyList_Append(out, word) < 0) {
-                Py_XDECREF(word);
-                Py_DECREF(out);
-                return NULL;
-            }
-            Py_DECREF(word);
-        }
-    }
-    return out;
-}
-
-static PyObject *words(PyObject *self, PyObject *text) { return tokens(text, 0, "words"); }
-
-static PyObject *figures(PyObject *self, PyObject *text) { return tokens(text, 1, "figures"); }
 
 /* -- mojibake suspects ------------------------------------------------------------------------ */
 
@@ -552,6 +501,43 @@ static int split_words(PyObject *text, Words *t, const char *name) {
     }
     return 0;
 }
+
+/* The runs of \\w of ``text`` as strings (keys.words); with ``only_figures``, only those holding a
+ * decimal digit (what the regex's \\d matches: Py_UNICODE_ISDECIMAL), the figures the content
+ * guard compares (keys.figures). */
+static PyObject *tokens(PyObject *text, int only_figures, const char *name) {
+    Words t;
+    if (split_words(text, &t, name) < 0) {
+        return NULL;
+    }
+    const int ascii = PyUnicode_IS_ASCII(text);
+    PyObject *out = PyList_New(0);
+    for (Py_ssize_t k = 0; out != NULL && k < t.count; k++) {
+        const Span *w = &t.words[k];
+        if (only_figures && !w->figure) {
+            continue;
+        }
+        PyObject *word;
+        if (ascii) { /* the common case: a plain copy, no search for the widest character */
+            word = PyUnicode_New(w->len, 127);
+            if (word != NULL) {
+                memcpy(PyUnicode_DATA(word), (const char *)t.data + w->start, (size_t)w->len);
+            }
+        } else {
+            word = PyUnicode_Substring(text, w->start, w->start + w->len);
+        }
+        if (word == NULL || PyList_Append(out, word) < 0) {
+            Py_CLEAR(out);
+        }
+        Py_XDECREF(word);
+    }
+    forget(&t);
+    return out;
+}
+
+static PyObject *words(PyObject *self, PyObject *text) { return tokens(text, 0, "words"); }
+
+static PyObject *figures(PyObject *self, PyObject *text) { return tokens(text, 1, "figures"); }
 
 /* Whether the characters ``a`` of ``ta`` equal ``b`` of ``tb`` followed by ``c`` of ``tb`` (c may
  * be NULL). */
