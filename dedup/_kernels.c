@@ -363,6 +363,47 @@ static PyObject *suspect(PyObject *self, PyObject *text) {
  * whitespace (str.isspace) become one space and the ends are stripped, as " ".join(text.split()).
  * A character dropped between two spaces leaves one run, as dropping it first and then splitting
  * does. */
+/* The loop of fold_key over characters of type IN (the text's kind) into a buffer of type OUT,
+ * which holds any character the text holds (the output never holds a character the input lacks,
+ * but for ', ", - and a space); returns the output length and the largest character written. */
+#define FOLD_LOOP(IN, OUT)                                                                            \
+    do {                                                                                              \
+        const IN *src = (const IN *)data;                                                             \
+        OUT *dst = (OUT *)buffer;                                                                     \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                          \
+            Py_UCS4 ch = src[i];                                                                      \
+            if (fold && (Py_ssize_t)ch < known) {                                                     \
+                switch (classes[ch]) {                                                                \
+                case 1: continue;                                                                     \
+                case 2: ch = '\''; break;                                                             \
+                case 3: ch = '"'; break;                                                              \
+                case 4: ch = '-'; break;                                                              \
+                default: break;                                                                       \
+                }                                                                                     \
+            }                                                                                         \
+            if (collapse && Py_UNICODE_ISSPACE(ch)) {                                                 \
+                space = m > 0;                                                                        \
+                continue;                                                                             \
+            }                                                                                         \
+            if (space) {                                                                              \
+                dst[m++] = ' ';                                                                       \
+                space = 0;                                                                            \
+            }                                                                                         \
+            if (lower && ch >= 'A' && ch <= 'Z') {                                                    \
+                ch += 'a' - 'A';                                                                      \
+            }                                                                                         \
+            highest = ch > highest ? ch : highest;                                                    \
+            dst[m++] = (OUT)ch;                                                                       \
+        }                                                                                             \
+    } while (0)
+
+/* One pass of keys.matching_key over a text: with ``fold``, characters whose class in ``classes``
+ * (a byte per code point, keys._MARK_CLASSES) is 1 are dropped and classes 2, 3 and 4 become ',
+ * " and -; with ``lower``, ASCII capitals become small letters; with ``collapse``, runs of
+ * whitespace (str.isspace) become one space and the ends are stripped, as " ".join(text.split()).
+ * A character dropped between two spaces leaves one run, as dropping it first and then splitting
+ * does. The loop runs on the text's own storage (one, two or four bytes a character) and writes
+ * the same width, so that an ASCII key, the common case, is one tight byte loop. */
 static PyObject *fold_key(PyObject *self, PyObject *args) {
     PyObject *text;
     Py_buffer table;
@@ -375,6 +416,64 @@ static PyObject *fold_key(PyObject *self, PyObject *args) {
     const void *data = PyUnicode_DATA(text);
     const unsigned char *classes = (const unsigned char *)table.buf;
     const Py_ssize_t known = table.len;
+    void *buffer = PyMem_Malloc((size_t)kind * (size_t)(n > 0 ? n : 1));
+    if (buffer == NULL) {
+        PyBuffer_Release(&table);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t m = 0;
+    int space = 0;
+    Py_UCS4 highest = 0;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        FOLD_LOOP(Py_UCS1, Py_UCS1);
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        FOLD_LOOP(Py_UCS2, Py_UCS2);
+    } else {
+        FOLD_LOOP(Py_UCS4, Py_UCS4);
+    }
+    PyBuffer_Release(&table);
+    /* the smallest storage for the result, as PyUnicode_FromKindAndData would choose */
+    PyObject *result = PyUnicode_New(m, highest);
+    if (result != NULL) {
+        const int out_kind = PyUnicode_KIND(result);
+        void *out = PyUnicode_DATA(result);
+        if (out_kind == kind) {
+            memcpy(out, buffer, (size_t)kind * (size_t)m);
+        } else {
+            for (Py_ssize_t i = 0; i < m; i++) {
+                PyUnicode_WRITE(out_kind, out, i, PyUnicode_READ(kind, buffer, i));
+            }
+        }
+    }
+    PyMem_Free(buffer);
+    return result;
+}
+
+/* keys.matching_key in one pass for a text whose every character is "simple" (``table``, four
+ * bytes per code point, from keys._simple_table): its key character is a fixed replacement (or it is
+ * dropped, or it is whitespace), whatever stands beside it, so the folds, NFKC and casefold reduce
+ * to a lookup, and whitespace collapses as in fold_key. None when a character is not simple (the
+ * caller then takes the general path). */
+#define SIMPLE_NOT UINT32_C(0xFFFFFFFF)
+#define SIMPLE_DROP UINT32_C(0xFFFFFFFE)
+#define SIMPLE_SPACE UINT32_C(0xFFFFFFFD)
+
+static PyObject *fold_simple(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_buffer table;
+    if (!PyArg_ParseTuple(args, "Uy*:fold_simple", &text, &table)) {
+        return NULL;
+    }
+    if (table.len % 4 != 0) {
+        PyBuffer_Release(&table);
+        PyErr_SetString(PyExc_ValueError, "fold_simple: the table holds four bytes per code point");
+        return NULL;
+    }
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const uint32_t *map = (const uint32_t *)table.buf;
+    const Py_ssize_t known = table.len / 4;
     Py_UCS4 *out = (Py_UCS4 *)PyMem_Malloc(sizeof(Py_UCS4) * (size_t)(n > 0 ? n : 1));
     if (out == NULL) {
         PyBuffer_Release(&table);
@@ -382,18 +481,19 @@ static PyObject *fold_key(PyObject *self, PyObject *args) {
     }
     Py_ssize_t m = 0;
     int space = 0;
+    Py_UCS4 highest = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
-        if (fold && (Py_ssize_t)ch < known) {
-            switch (classes[ch]) {
-            case 1: continue;
-            case 2: ch = '\''; break;
-            case 3: ch = '"'; break;
-            case 4: ch = '-'; break;
-            default: break;
-            }
+        const Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        const uint32_t to = (Py_ssize_t)ch < known ? map[ch] : SIMPLE_NOT;
+        if (to == SIMPLE_NOT) {
+            PyMem_Free(out);
+            PyBuffer_Release(&table);
+            Py_RETURN_NONE;
         }
-        if (collapse && Py_UNICODE_ISSPACE(ch)) {
+        if (to == SIMPLE_DROP) {
+            continue;
+        }
+        if (to == SIMPLE_SPACE) {
             space = m > 0;
             continue;
         }
@@ -401,13 +501,18 @@ static PyObject *fold_key(PyObject *self, PyObject *args) {
             out[m++] = ' ';
             space = 0;
         }
-        if (lower && ch >= 'A' && ch <= 'Z') {
-            ch += 'a' - 'A';
-        }
-        out[m++] = ch;
+        highest = to > highest ? to : highest;
+        out[m++] = to;
     }
     PyBuffer_Release(&table);
-    PyObject *result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, m);
+    PyObject *result = PyUnicode_New(m, highest);
+    if (result != NULL) {
+        const int out_kind = PyUnicode_KIND(result);
+        void *dst = PyUnicode_DATA(result);
+        for (Py_ssize_t i = 0; i < m; i++) {
+            PyUnicode_WRITE(out_kind, dst, i, out[i]);
+        }
+    }
     PyMem_Free(out);
     return result;
 }
@@ -915,6 +1020,9 @@ static PyMethodDef methods[] = {
     {"fold_key", fold_key, METH_VARARGS,
      "fold_key(text, classes, fold, lower, collapse) -> text with marks folded, ASCII lowered and "
      "whitespace collapsed, as asked (keys.matching_key)."},
+    {"fold_simple", fold_simple, METH_VARARGS,
+     "fold_simple(text, table) -> the matching key of a text of simple characters (keys._simple_table), "
+     "else None."},
     {"novel_words", novel_words, METH_VARARGS,
      "novel_words(removed, kept, partial_last, limit) -> the words of removed that kept lacks, edits "
      "tolerated (verify.novel_words; limit <= 0: all)."},

@@ -10,7 +10,9 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from array import array
 from collections.abc import Callable
+from functools import cache
 
 from dedup.compiled import extension
 
@@ -41,6 +43,35 @@ _CLASS_OF = {None: 1, "'": 2, '"': 3, "-": 4}
 _MARK_CLASSES = bytes(_CLASS_OF[_TRANSLATION[c]] if c in _TRANSLATION else 0 for c in range(max(_TRANSLATION) + 1))
 _compiled = extension()
 _fold_key: Callable[[str, bytes, bool, bool, bool], str] | None = None if _compiled is None else _compiled.fold_key
+_fold_simple: Callable[[str, bytes], str | None] | None = None if _compiled is None else _compiled.fold_simple
+
+# Code points whose key character does not depend on the text around them (see _simple_table):
+# ASCII, Latin-1, Latin Extended-A and B, and general punctuation (curly quotes, dashes, spaces).
+_SIMPLE_RANGES = ((0x0000, 0x0250), (0x2000, 0x2070))
+_NOT_SIMPLE, _SIMPLE_DROP, _SIMPLE_SPACE = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD
+
+
+def _simple_table() -> bytes:
+    """For each code point up to the last of ``_SIMPLE_RANGES``, four bytes (native order): what
+    ``python_matching_key`` makes of it, when that is the same beside ASCII and beside non-ASCII
+    text: one character, nothing (dropped), or whitespace; else ``_NOT_SIMPLE``. Combining marks are
+    never simple (NFKC may compose them with the character before). A text of simple characters
+    then has its key in one compiled pass (``_kernels.fold_simple``), with NFKC and casefold
+    reduced to a lookup; the tests check that no two simple characters compose under NFKC."""
+    table = array("I", [_NOT_SIMPLE]) * _SIMPLE_RANGES[-1][1]
+    for lo, hi in _SIMPLE_RANGES:
+        for code in range(lo, hi):
+            c = chr(code)
+            if unicodedata.combining(c) or 0xD800 <= code < 0xE000:
+                continue
+            beside_ascii, beside_other = python_matching_key(f"a{c}a"), python_matching_key(f"é{c}é")
+            if beside_ascii == "a a" and beside_other == "é é":
+                table[code] = _SIMPLE_SPACE
+            elif beside_ascii == "aa" and beside_other == "éé":
+                table[code] = _SIMPLE_DROP
+            elif len(beside_ascii) == 3 and beside_other == f"é{beside_ascii[1]}é" and beside_ascii[::2] == "aa":
+                table[code] = ord(beside_ascii[1])
+    return table.tobytes()
 
 _WORD = re.compile(r"\w+")
 # Every ASCII character that ``\w`` does not match becomes a space (whitespace and controls too).
@@ -60,18 +91,27 @@ def matching_key(text: str, marks: Marks = ALL_MARKS) -> str:
     to those ``marks_in`` found in the whole document (the key is the same, found faster; the
     compiled pass folds them all in the time a scan for one takes, and ignores it).
     """
-    if _fold_key is None:
+    if _fold_key is None or _fold_simple is None:
         return python_matching_key(text, marks)
     if "&" in text:
         text = html.unescape(text)
     if text.isascii():  # the common case: only case and whitespace to fold
         return _fold_key(text, _MARK_CLASSES, True, True, True)
+    simple = _fold_simple(text, _simple_keys())  # Latin text: one lookup a character
+    if simple is not None:
+        return simple
     text = _fold_key(text, _MARK_CLASSES, True, False, False)
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     text = text.casefold()
     # an all-ASCII text is not folded again, as below (NFKC can make a "`": U+1FEF)
     return _fold_key(text, _MARK_CLASSES, not text.isascii(), False, True)
+
+
+@cache
+def _simple_keys() -> bytes:
+    """``_simple_table()``, built on first use (about 2 ms) and kept."""
+    return _simple_table()
 
 
 def python_matching_key(text: str, marks: Marks = ALL_MARKS) -> str:

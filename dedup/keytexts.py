@@ -60,7 +60,10 @@ class KeyTexts(Sequence[str]):
 
     def __getitem__(self, i: int | slice) -> str | list[str]:
         if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
+            start, stop, step = i.indices(len(self))
+            if step == 1 and start >= self._settled:  # the current batch's keys, as one list slice
+                return self._recent[start - self._settled : max(start, stop) - self._settled]
+            return [self[k] for k in range(start, stop, step)]
         if i >= self._settled:  # the current batch's keys: the hot path
             return self._recent[i - self._settled]
         k = i + len(self) if i < 0 else i

@@ -231,7 +231,7 @@ class Planner:
                     if score is _UNSCORED:
                         if key is None:
                             key = index.keys[own_key]
-                        joined = " ".join(index.keys[k] for k in window_keys)
+                        joined = " ".join([index.keys[k] for k in window_keys])
                         score = self._window_scores[own_key, window_keys] = self.verifier.near(key, joined)
                     if score is not None:
                         out.append(Source(window, MERGED, score, part))

@@ -1,4 +1,5 @@
 import re
+from array import array
 from collections.abc import Callable
 
 import pytest
@@ -120,6 +121,34 @@ def test_compiled_keys_are_the_python_keys_for_every_character() -> None:
         block = chars[lo : lo + 48]
         for text in ("".join(block), " ".join(block), f" A{'  '.join(block)}\tZ "):
             assert matching_key(text) == python_matching_key(text), hex(lo)
+
+
+def _simple_characters() -> list[str]:
+    table = array("I")
+    table.frombytes(keys._simple_keys())
+    return [chr(c) for c, v in enumerate(table) if v != keys._NOT_SIMPLE]
+
+
+def test_simple_characters_have_their_key_beside_every_other() -> None:
+    """Latin text has its key in one lookup a character (``_kernels.fold_simple``), which holds
+    only if no two simple characters compose under NFKC or change each other's fold: every
+    ordered pair, each pair set apart by a space (NFKC composes nothing across one)."""
+    simple = _simple_characters()
+    assert len(simple) > 600 and "é" in simple and "’" in simple and " " in simple
+    assert "ß" not in simple and "́" not in simple and "…" not in simple  # ss, a mark, ...
+    table, fold_simple = keys._simple_keys(), keys._fold_simple
+    assert fold_simple is not None
+    for a in simple:
+        text = " ".join(a + b for b in simple)
+        assert fold_simple(text, table) == python_matching_key(text), hex(ord(a))
+    assert fold_simple("café ß", table) is None  # not simple: the general path
+
+
+@given(pieces=st.lists(st.sampled_from([*_simple_characters(), "\u0301", "\u00df", "\u2026", "&amp;", "\u0130"]),
+                      max_size=60))
+def test_keys_of_mostly_simple_text_are_the_python_keys(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert matching_key(text) == python_matching_key(text)
 
 
 @pytest.mark.parametrize("text", [

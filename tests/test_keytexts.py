@@ -34,6 +34,17 @@ def test_texts_read_back_the_same_before_and_after_settling() -> None:
     keys.close()
 
 
+def test_slices_equal_list_slices_in_memory_in_the_file_and_across() -> None:
+    texts = [f"key {i}" for i in range(10)]
+    keys = KeyTexts(texts)
+    keys.settle(4)  # 0-3 in the file, 4-9 in memory
+    for start in (None, -12, -3, 0, 2, 4, 5, 9, 10, 12):
+        for stop in (None, -12, -2, 0, 3, 4, 6, 10, 12):
+            for step in (None, 1, 2, -1):
+                assert keys[start:stop:step] == texts[start:stop:step], (start, stop, step)
+    keys.close()
+
+
 def test_settling_up_to_a_key_keeps_the_later_ones_in_memory() -> None:
     texts = ["one", "two", "three", "four"]
     keys = KeyTexts(texts)
