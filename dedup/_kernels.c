@@ -517,6 +517,29 @@ static PyObject *fold_simple(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* Whether every character of ``text`` has a nonzero byte in ``table`` (one byte per code point;
+ * characters past its end have none): fixes.nfc's test for text made only of characters that
+ * NFC leaves alone wherever they stand (fixes._nfc_stable). */
+static PyObject *all_in(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_buffer table;
+    if (!PyArg_ParseTuple(args, "Uy*:all_in", &text, &table)) {
+        return NULL;
+    }
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const unsigned char *in = (const unsigned char *)table.buf;
+    const Py_ssize_t known = table.len;
+    int all = 1;
+    for (Py_ssize_t i = 0; i < n && all; i++) {
+        const Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        all = (Py_ssize_t)ch < known && in[ch];
+    }
+    PyBuffer_Release(&table);
+    return PyBool_FromLong(all);
+}
+
 /* -- the content guard ------------------------------------------------------------------------- */
 
 /* verify.novel_words, verify.same_figures and verify.content_preserved on the two keys directly:
@@ -1020,6 +1043,8 @@ static PyMethodDef methods[] = {
     {"fold_key", fold_key, METH_VARARGS,
      "fold_key(text, classes, fold, lower, collapse) -> text with marks folded, ASCII lowered and "
      "whitespace collapsed, as asked (keys.matching_key)."},
+    {"all_in", all_in, METH_VARARGS,
+     "all_in(text, table) -> whether every character of text has a nonzero byte in table (fixes.nfc)."},
     {"fold_simple", fold_simple, METH_VARARGS,
      "fold_simple(text, table) -> the matching key of a text of simple characters (keys._simple_table), "
      "else None."},

@@ -46,7 +46,7 @@ from dedup.model import (
     Member,
     ParagraphRef,
 )
-from dedup.plan import Plan, Planner, WindowScores, is_list_item
+from dedup.plan import Plan, Planner, WindowCache, is_list_item
 from dedup.segment import LINE, Segments, segment
 from dedup.settings import BOILERPLATE_OFF, BOILERPLATE_REMOVE, KEEP_LONGEST, Settings
 from dedup.signatures import MinHasher, jaccard_estimate
@@ -459,7 +459,7 @@ class Deduplicator:
         self._agreement: Agreement | None = compiled.agreement()  # the gate's, when this install has it
         self._band_merge = compiled.band_merge()
         self._track_clusters = clusters
-        self._window_scores: WindowScores = {}  # merged-line scores, kept across batches
+        self._windows = WindowCache()  # merged-line scores, kept across batches
 
     def new_index(self) -> Index:
         return Index(self.banding, self.settings.num_perm)
@@ -596,7 +596,7 @@ class Deduplicator:
     def _rollback(self) -> None:
         """Undo the open batch in the index; key ids may then be given to other texts, so the
         scores remembered by key ids go too."""
-        self._window_scores.clear()
+        self._windows.clear()
         self.index.rollback_batch()
 
     def _close(self, opened: _Opened, checked: Callable[[], list[Checked]], report: Progress) -> list[DocumentResult]:
@@ -607,7 +607,7 @@ class Deduplicator:
         try:
             index.piece_keys.update(batch.piece_keys)  # here, not when registered: see clean()
             found, containers = self._record(opened.pairs, checked())
-            plan = Planner(self.settings, self.verifier, self._window_scores).plan(index, batch.lo, batch.hi)
+            plan = Planner(self.settings, self.verifier, self._windows).plan(index, batch.lo, batch.hi)
             report("apply", 0, len(batch.docs))
             results = self._results(batch, plan, opened)
             index.commit_batch(opened.first_new, opened.first_doc, batch.lo, opened.signatures, found, containers)

@@ -22,10 +22,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 
 from dedup.index import Index
+from dedup.keys import figures
 from dedup.model import ALONE, IN_RUN
 from dedup.settings import KEEP_LONGEST, SCOPE_DOCUMENT, Settings
 from dedup.verify import EXACT, MERGED, NEAR, KeyMatch, Verifier
@@ -80,30 +81,44 @@ class Plan:
     in_run: frozenset[int]
 
 
-WindowScores = dict[tuple[int, tuple[int, ...]], float | None]  # (key, window's keys) -> near score
 WINDOW_SCORES_KEPT = 1 << 16  # window scores a planner remembers across batches (about 16 MB)
 
 
-class Planner:
-    """Builds a ``Plan`` for one batch. ``window_scores`` may be kept across batches by the caller:
-    a merged-line score depends on the key texts only, and a page scraped again and again asks
-    for the same windows batch after batch. It is only a cache (emptied when it reaches
-    ``WINDOW_SCORES_KEPT``), and valid as long as key ids keep their texts: a caller that rolls
-    an index back must empty it."""
+@dataclass(slots=True)
+class WindowCache:
+    """What merged-line windows cost to find out, by key ids: each window's score against a
+    paragraph's key (None: no match), and the figures of each key a window was made of (sorted:
+    a window joins its members with spaces, so its figures are theirs, and the near rule asks
+    the same figures of both sides; most windows fail on that alone, without joining a text)."""
 
-    def __init__(self, settings: Settings, verifier: Verifier, window_scores: WindowScores | None = None) -> None:
+    scores: dict[tuple[int, tuple[int, ...]], float | None] = field(default_factory=dict)
+    figures: dict[int, list[str]] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.scores.clear()
+        self.figures.clear()
+
+
+class Planner:
+    """Builds a ``Plan`` for one batch. ``windows`` may be kept across batches by the caller: a
+    merged-line score depends on the key texts only, and a page scraped again and again asks
+    for the same windows batch after batch. It is only a cache (emptied when it holds
+    ``WINDOW_SCORES_KEPT`` scores), and valid as long as key ids keep their texts: a caller that
+    rolls an index back must empty it."""
+
+    def __init__(self, settings: Settings, verifier: Verifier, windows: WindowCache | None = None) -> None:
         self.settings = settings
         self.verifier = verifier
-        self._kept_scores = window_scores  # None: scores are kept for one plan call only
-        self._window_scores: WindowScores = {}
+        self._kept_windows = windows  # None: kept for one plan call only
+        self._windows = WindowCache()
 
     def plan(self, index: Index, lo: int, hi: int) -> Plan:
-        if self._kept_scores is None:
-            self._window_scores = {}  # (the Spark driver plans again once it has fetched texts)
+        if self._kept_windows is None:
+            self._windows = WindowCache()  # (the Spark driver plans again once it has fetched texts)
         else:
-            self._window_scores = self._kept_scores
-            if len(self._window_scores) >= WINDOW_SCORES_KEPT:
-                self._window_scores.clear()
+            self._windows = self._kept_windows
+            if len(self._windows.scores) >= WINDOW_SCORES_KEPT or len(self._windows.figures) >= WINDOW_SCORES_KEPT:
+                self._windows.clear()
         rank = self._ranker(index, lo, hi)
         sources: dict[int, list[Source]] = {}
         para_key, matches, containers = index.para_key, index.matches, index.containers
@@ -188,6 +203,8 @@ class Planner:
         """Sources where this paragraph is two or three consecutive kept paragraphs run together."""
         own_key = index.para_key[gid]
         key: str | None = None  # read when first needed
+        own_figures: list[str] = []
+        scores, figures_of = self._windows.scores, self._windows.figures
         own_len = index.key_len[own_key]
         min_part = max(MIN_MERGE_PART, MIN_MERGE_SHARE * own_len)
         shortest, longest = self.verifier.matchable_lengths(own_len)  # of a joined window
@@ -227,12 +244,22 @@ class Planner:
                     window_keys: tuple[int, ...] = members(stretch_keys)
                     # the score depends on the texts only: windows of the same keys (a page
                     # scraped again and again) are compared once
-                    score = self._window_scores.get((own_key, window_keys), _UNSCORED)
+                    score = scores.get((own_key, window_keys), _UNSCORED)
                     if score is _UNSCORED:
                         if key is None:
                             key = index.keys[own_key]
-                        joined = " ".join([index.keys[k] for k in window_keys])
-                        score = self._window_scores[own_key, window_keys] = self.verifier.near(key, joined)
+                            own_figures = sorted(figures(key))
+                        window_figures: list[str] = []
+                        for k in window_keys:
+                            found = figures_of.get(k)
+                            if found is None:
+                                found = figures_of[k] = sorted(figures(index.keys[k]))
+                            window_figures += found
+                        if len(window_figures) != len(own_figures) or sorted(window_figures) != own_figures:
+                            score = scores[own_key, window_keys] = None  # not the same figures: near() says no
+                        else:
+                            joined = " ".join([index.keys[k] for k in window_keys])
+                            score = scores[own_key, window_keys] = self.verifier.near(key, joined)
                     if score is not None:
                         out.append(Source(window, MERGED, score, part))
         return out

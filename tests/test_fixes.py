@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections.abc import Callable
 
 import pytest
@@ -101,6 +102,22 @@ def test_invisible_characters() -> None:
 def test_nfc() -> None:
     assert fix("Bu\u0308rgeramt, cafe\u0301, A\u030angstro\u0308m", "nfc") == "Bürgeramt, café, Ångström"
     assert fix("ﬁ ＡＢＣ ①", "nfc") == "ﬁ ＡＢＣ ①"  # compatibility characters are not folded
+
+
+def test_text_of_nfc_stable_characters_needs_no_nfc_check() -> None:
+    """``nfc`` skips the NFC check for text made only of the table's characters (checked a
+    character at a time): valid only if NFC keeps every such text, so every ordered pair of
+    them, each pair set apart by a space, must be NFC already."""
+    table = fixes._nfc_stable()
+    stable = [chr(c) for c in range(len(table)) if table[c]]
+    assert len(stable) > 800 and "\u00e9" in stable and "\u2019" in stable
+    assert "\u2000" not in stable and "\u0301" not in stable and "\u0300" not in stable
+    for a in stable:
+        assert unicodedata.is_normalized("NFC", " ".join(a + b for b in stable)), hex(ord(a))
+    assert fixes._all_in is not None
+    assert fixes._all_in("caf\u00e9 \u2019", table) and not fixes._all_in("cafe\u0301", table)
+    assert not fixes._all_in("\u2000", table) and not fixes._all_in("\u4e00", table) and fixes._all_in("", table)
+    assert fix("caf\u00e9 \u2019a\u2000b", "nfc") == "caf\u00e9 \u2019a\u2002b"  # U+2000 is NFC U+2002
 
 
 def test_a_long_line_of_mojibake_everywhere_gives_edits_no_longer_than_a_part() -> None:

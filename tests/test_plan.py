@@ -1,9 +1,13 @@
 """The decision rules: standing duplicates, repeated runs, list items, merged lines, keep rules."""
 
 from conftest import cleaned, removal, run
+from hypothesis import given
+from hypothesis import strategies as st
 
+from dedup.keys import figures
 from dedup.model import ALONE, IN_RUN
 from dedup.plan import is_list_item
+from dedup.verify import Verifier
 
 LONG_A = "The city council opened a floating library on the old harbour on Saturday afternoon."
 LONG_B = "The project took three years, most of it spent replacing the hull plating of the ferry."
@@ -74,6 +78,32 @@ def test_a_merged_line_may_skip_a_paragraph_the_copy_left_out() -> None:
 def test_a_short_typo_line_inside_a_copied_block_is_checked_against_its_neighbour() -> None:
     text = lines(LONG_A, '- "Miracle" -', LONG_B, LONG_C, LONG_A, '- "Miarcle" -', LONG_B)
     assert cleaned({"a": text})["a"] == lines(LONG_A, '- "Miracle" -', LONG_B, LONG_C)
+
+
+FIGURES_A = "The 2024 budget gave the harbour library 3.5 million euros, 12% more than in 2023."
+FIGURES_B = "Its 40,000 books arrived on 7 March, carried aboard by 150 volunteers in two days."
+
+
+def test_a_merged_line_with_figures_is_removed_and_one_with_other_figures_is_kept() -> None:
+    # windows are turned down on their figures before any text is joined: the same figures must
+    # still find the merged line, and one changed figure must keep it (the near rule asks both)
+    text = lines(FIGURES_A, FIGURES_B, LONG_C, FIGURES_A + " " + FIGURES_B)
+    result = run({"a": text})
+    assert result.documents[0].cleaned == lines(FIGURES_A, FIGURES_B, LONG_C)
+    assert [(e.rule, [k.index for k in e.kept]) for e in result.documents[0].edits] == [("merged", [0, 1])]
+    changed = lines(FIGURES_A, FIGURES_B, LONG_C, FIGURES_A + " " + FIGURES_B.replace("150", "160"))
+    assert cleaned({"a": changed})["a"] == changed
+
+
+@given(members=st.lists(st.text(alphabet="ab1 2.,-_\u00e9\u0663x", max_size=20), min_size=2, max_size=3),
+       key=st.text(alphabet="ab1 2.,-_\u00e9\u0663x", max_size=40))
+def test_a_window_has_the_figures_of_its_members(members: list[str], key: str) -> None:
+    """What the planner's figure test relies on: a window (its members joined by spaces) holds
+    its members' figures, and near() turns down a key whose figures differ from the window's."""
+    joined = " ".join(members)
+    assert sorted(figures(joined)) == sorted(f for m in members for f in figures(m))
+    if sorted(figures(key)) != sorted(figures(joined)):
+        assert Verifier(0.85).near(key, joined) is None
 
 
 def test_keep_first_and_keep_longest() -> None:
