@@ -61,27 +61,52 @@ static int take(PyObject *obj, Held *h, Py_ssize_t itemsize, int writable, const
 
 /* -- signatures ------------------------------------------------------------------------------ */
 
+/* One key as the signature loop reads it: its characters in place, in the str's own storage. */
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t length;
+} Key;
+
+/* The shingle hashes of one key into ``mixed``: the polynomial hash of the ``ngram`` characters
+ * from each position (NUL past the key's end, as MinHasher._layout pads it), folded
+ * (MinHasher._window_hashes, _fold), then MurmurHash3's 32-bit finalizer (signatures._fmix32). */
+#define MIX_LOOP(T)                                                                                   \
+    do {                                                                                              \
+        const T *cp = (const T *)key->data;                                                           \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                          \
+            uint64_t h = 0;                                                                           \
+            if (i + ngram <= n) {                                                                     \
+                for (Py_ssize_t j = 0; j < ngram; j++) {                                              \
+                    h += (uint64_t)cp[i + j] * multipliers[j];                                        \
+                }                                                                                     \
+            } else {                                                                                  \
+                for (Py_ssize_t j = 0; i + j < n; j++) {                                              \
+                    h += (uint64_t)cp[i + j] * multipliers[j];                                        \
+                }                                                                                     \
+            }                                                                                         \
+            h ^= h >> 29;                                                                             \
+            uint32_t x = (uint32_t)((h * FOLD) >> 32);                                                \
+            x ^= x >> 16;                                                                             \
+            x *= UINT32_C(0x85EBCA6B);                                                                \
+            x ^= x >> 13;                                                                             \
+            x *= UINT32_C(0xC2B2AE35);                                                                \
+            mixed[i] = x ^ (x >> 16);                                                                 \
+        }                                                                                             \
+    } while (0)
+
 DEDUP_CLONES
-static void sign(const uint32_t *cps, const int64_t *starts, const int64_t *lengths, Py_ssize_t keys,
-                 const uint64_t *multipliers, Py_ssize_t ngram, const uint32_t *a, const uint32_t *b,
-                 Py_ssize_t num_perm, uint32_t *mixed, uint32_t *out) {
-    for (Py_ssize_t k = 0; k < keys; k++) {
-        const uint32_t *at = cps + starts[k];
-        const int64_t n = lengths[k];
-        for (int64_t i = 0; i < n; i++) {
-            /* the polynomial shingle hash and its fold (MinHasher._window_hashes, _fold) ... */
-            uint64_t h = 0;
-            for (Py_ssize_t j = 0; j < ngram; j++) {
-                h += (uint64_t)at[i + j] * multipliers[j];
-            }
-            h ^= h >> 29;
-            uint32_t x = (uint32_t)((h * FOLD) >> 32);
-            /* ... then MurmurHash3's 32-bit finalizer (signatures._fmix32) */
-            x ^= x >> 16;
-            x *= UINT32_C(0x85EBCA6B);
-            x ^= x >> 13;
-            x *= UINT32_C(0xC2B2AE35);
-            mixed[i] = x ^ (x >> 16);
+static void sign(const Key *keys, Py_ssize_t count, const uint64_t *multipliers, Py_ssize_t ngram, const uint32_t *a,
+                 const uint32_t *b, Py_ssize_t num_perm, uint32_t *mixed, uint32_t *out) {
+    for (Py_ssize_t k = 0; k < count; k++) {
+        const Key *key = &keys[k];
+        const Py_ssize_t n = key->length;
+        if (key->kind == PyUnicode_1BYTE_KIND) {
+            MIX_LOOP(Py_UCS1);
+        } else if (key->kind == PyUnicode_2BYTE_KIND) {
+            MIX_LOOP(Py_UCS2);
+        } else {
+            MIX_LOOP(Py_UCS4);
         }
         uint32_t *row = out + k * num_perm;
         Py_ssize_t p = 0;
@@ -90,7 +115,7 @@ static void sign(const uint32_t *cps, const int64_t *starts, const int64_t *leng
             const uint32_t a0 = a[p], a1 = a[p + 1], a2 = a[p + 2], a3 = a[p + 3];
             const uint32_t b0 = b[p], b1 = b[p + 1], b2 = b[p + 2], b3 = b[p + 3];
             uint32_t l0 = UINT32_C(0xFFFFFFFF), l1 = l0, l2 = l0, l3 = l0;
-            for (int64_t i = 0; i < n; i++) {
+            for (Py_ssize_t i = 0; i < n; i++) {
                 const uint32_t m = mixed[i];
                 const uint32_t v0 = a0 * m + b0, v1 = a1 * m + b1, v2 = a2 * m + b2, v3 = a3 * m + b3;
                 l0 = v0 < l0 ? v0 : l0;
@@ -105,8 +130,8 @@ static void sign(const uint32_t *cps, const int64_t *starts, const int64_t *leng
         }
         for (; p < num_perm; p++) {
             const uint32_t ap = a[p], bp = b[p];
-            uint32_t low = UINT32_C(0xFFFFFFFF);
-            for (int64_t i = 0; i < n; i++) {
+            uint32_t low = UINT32_C(0xFFFFFFFF); /* an empty key keeps datasketch's empty value */
+            for (Py_ssize_t i = 0; i < n; i++) {
                 const uint32_t v = ap * mixed[i] + bp; /* a * h + b mod 2**32 */
                 low = v < low ? v : low;
             }
@@ -115,34 +140,49 @@ static void sign(const uint32_t *cps, const int64_t *starts, const int64_t *leng
     }
 }
 
+/* signatures(keys, multipliers, a, b, out): the MinHash signature of each key (a sequence of
+ * str) into the rows of ``out``. The characters are read where the strings keep them, so there is
+ * no joined copy of the batch and no UTF-32 encoding of it (those cost about half as much as the
+ * loop itself); the keys are held in a tuple while the loop runs without the GIL. */
 static PyObject *signatures(PyObject *self, PyObject *args) {
-    PyObject *o[7];
-    if (!PyArg_ParseTuple(args, "OOOOOOO:signatures", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6])) {
+    PyObject *sequence, *o[4];
+    if (!PyArg_ParseTuple(args, "OOOOO:signatures", &sequence, &o[0], &o[1], &o[2], &o[3])) {
         return NULL;
     }
-    Held cps = {0}, starts = {0}, lengths = {0}, mult = {0}, a = {0}, b = {0}, out = {0};
-    Py_ssize_t n_cps, n_keys, n_lengths, ngram, num_perm, n_b, n_out;
+    PyObject *held = PySequence_Tuple(sequence);
+    if (held == NULL) {
+        return NULL;
+    }
+    Held mult = {0}, a = {0}, b = {0}, out = {0};
+    Py_ssize_t ngram, num_perm, n_b, n_out;
     PyObject *result = NULL;
+    Key *keys = NULL;
     uint32_t *mixed = NULL;
-    if (take(o[0], &cps, 4, 0, "code points", &n_cps) < 0 || take(o[1], &starts, 8, 0, "starts", &n_keys) < 0 ||
-        take(o[2], &lengths, 8, 0, "lengths", &n_lengths) < 0 || take(o[3], &mult, 8, 0, "multipliers", &ngram) < 0 ||
-        take(o[4], &a, 4, 0, "a", &num_perm) < 0 || take(o[5], &b, 4, 0, "b", &n_b) < 0 ||
-        take(o[6], &out, 4, 1, "out", &n_out) < 0) {
+    const Py_ssize_t count = PyTuple_GET_SIZE(held);
+    if (take(o[0], &mult, 8, 0, "multipliers", &ngram) < 0 || take(o[1], &a, 4, 0, "a", &num_perm) < 0 ||
+        take(o[2], &b, 4, 0, "b", &n_b) < 0 || take(o[3], &out, 4, 1, "out", &n_out) < 0) {
         goto done;
     }
-    if (n_lengths != n_keys || n_b != num_perm || n_out != n_keys * num_perm || ngram < 1) {
+    if (n_b != num_perm || n_out != count * num_perm || ngram < 1) {
         PyErr_SetString(PyExc_ValueError, "signatures: array sizes do not match");
         goto done;
     }
-    const int64_t *s = starts.view.buf, *len = lengths.view.buf;
-    int64_t longest = 0;
-    for (Py_ssize_t k = 0; k < n_keys; k++) {
-        /* every shingle of key k reads code points starts[k] .. starts[k] + lengths[k] + ngram - 2 */
-        if (s[k] < 0 || len[k] < 0 || len[k] > (int64_t)n_cps || s[k] > (int64_t)n_cps - len[k] - (ngram - 1)) {
-            PyErr_Format(PyExc_IndexError, "signatures: key %zd reaches past the code points", k);
+    keys = PyMem_Malloc(sizeof(Key) * (size_t)(count > 0 ? count : 1));
+    if (keys == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t longest = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *text = PyTuple_GET_ITEM(held, k);
+        if (!PyUnicode_Check(text)) {
+            PyErr_Format(PyExc_TypeError, "signatures: key %zd is %.100s, not str", k, Py_TYPE(text)->tp_name);
             goto done;
         }
-        longest = len[k] > longest ? len[k] : longest;
+        keys[k].kind = PyUnicode_KIND(text);
+        keys[k].data = PyUnicode_DATA(text);
+        keys[k].length = PyUnicode_GET_LENGTH(text);
+        longest = keys[k].length > longest ? keys[k].length : longest;
     }
     mixed = PyMem_RawMalloc((size_t)(longest > 0 ? longest : 1) * sizeof(uint32_t));
     if (mixed == NULL) {
@@ -150,12 +190,14 @@ static PyObject *signatures(PyObject *self, PyObject *args) {
         goto done;
     }
     Py_BEGIN_ALLOW_THREADS
-    sign(cps.view.buf, s, len, n_keys, mult.view.buf, ngram, a.view.buf, b.view.buf, num_perm, mixed, out.view.buf);
+    sign(keys, count, mult.view.buf, ngram, a.view.buf, b.view.buf, num_perm, mixed, out.view.buf);
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
     PyMem_RawFree(mixed);
-    release(&cps), release(&starts), release(&lengths), release(&mult), release(&a), release(&b), release(&out);
+    PyMem_Free(keys);
+    release(&mult), release(&a), release(&b), release(&out);
+    Py_DECREF(held);
     return result;
 }
 
@@ -1059,8 +1101,8 @@ static PyMethodDef methods[] = {
      "content_preserved(removed, kept) -> the content guard for near copies (verify.content_preserved)."},
     {"figures", figures, METH_O, "figures(text) -> the runs of \\w in text that hold a decimal digit, in order."},
     {"signatures", signatures, METH_VARARGS,
-     "signatures(code_points u32, starts i64, lengths i64, multipliers u64, a u32, b u32, out u32): "
-     "fill out (keys x permutations) with MinHash values."},
+     "signatures(keys, multipliers u64, a u32, b u32, out u32): fill out (keys x permutations) with "
+     "the MinHash values of each key (a str)."},
     {"agreement", agreement, METH_VARARGS,
      "agreement(sketch u8 (rows x width), width, pairs i64 (n x 2), out f64 (n)): the share of equal "
      "bytes of each pair's rows."},

@@ -1,9 +1,11 @@
 """Types of dedup's compiled inner loops (dedup/_kernels.c); see dedup.compiled."""
 
+from collections.abc import Sequence
+
 import numpy as np
 
-def signatures(code_points: np.ndarray, starts: np.ndarray, lengths: np.ndarray, multipliers: np.ndarray,
-               a: np.ndarray, b: np.ndarray, out: np.ndarray, /) -> None: ...
+def signatures(keys: Sequence[str], multipliers: np.ndarray, a: np.ndarray, b: np.ndarray,
+               out: np.ndarray, /) -> None: ...
 def agreement(sketch: np.ndarray, width: int, pairs: np.ndarray, out: np.ndarray, /) -> None: ...
 def merge_band(old_values: np.ndarray, old_ids: np.ndarray, new_values: np.ndarray, new_ids: np.ndarray,
                first_members: int, width: int, values: np.ndarray, ids: np.ndarray, codes: np.ndarray, /) -> int: ...

@@ -14,12 +14,12 @@ cost 0.45-0.55 s to load in each process, which small runs could not pay back).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import ModuleType
 
 import numpy as np
 
-Kernel = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+Kernel = Callable[[Sequence[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
 Agreement = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 BandMerge = Callable[
     [np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.int64, np.ndarray, np.ndarray, np.ndarray], int]
@@ -40,8 +40,9 @@ def available() -> bool:
 
 
 def kernel() -> Kernel | None:
-    """The signature loop: ``(code points, key starts, key lengths, shingle multipliers, a, b,
-    out)``; fills ``out`` (keys x permutations, uint32). None without the extension."""
+    """The signature loop: ``(keys, shingle multipliers, a, b, out)``; fills ``out`` (keys x
+    permutations, uint32), reading each key's characters where the str keeps them. None without
+    the extension."""
     found = extension()
     return None if found is None else found.signatures
 

@@ -178,15 +178,14 @@ class MinHasher:
 
     def signatures(self, keys: Sequence[str]) -> np.ndarray:
         """A ``(len(keys), num_perm)`` uint32 matrix of MinHash values."""
+        if self._kernel is not None:  # every key at once, read in place (an empty key: all EMPTY_VALUE)
+            signed = np.empty((len(keys), self.num_perm), dtype=np.uint32)
+            self._kernel(keys, self._multipliers, self._a, self._b, signed)
+            return signed
         sig = np.full((len(keys), self.num_perm), EMPTY_VALUE, dtype=np.uint32)
         rows = np.fromiter((i for i, k in enumerate(keys) if k), dtype=np.int64)
         for lo, hi in _batches([keys[i] for i in rows]):
             batch = [keys[i] for i in rows[lo:hi]]
-            if self._kernel is not None:
-                out = np.empty((len(batch), self.num_perm), dtype=np.uint32)
-                self._kernel(*self._layout(batch), self._multipliers, self._a, self._b, out)
-                sig[rows[lo:hi]] = out
-                continue
             hashes, starts, lengths = self._window_hashes(batch)
             sig[rows[lo:hi]] = self._minima(_fmix32(hashes), starts, starts + lengths)
         return sig

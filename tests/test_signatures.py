@@ -58,6 +58,18 @@ def test_the_compiled_loop_gives_the_numpy_values(keys: list[str], ngram: int, n
     assert np.array_equal(compiled.signatures(keys), MinHasher(num_perm, 5, ngram, compiled=False).signatures(keys))
 
 
+def test_the_compiled_loop_reads_keys_of_every_storage_width_in_place() -> None:
+    # one, two and four bytes a character in one call, lone surrogates (text decoded with
+    # surrogateescape hashes as its code points), keys shorter than a shingle, empty keys, a tuple
+    keys = ("", "a", "abcd", "caf\u00e9 au lait", "\u2019quote\u2019 \u4e00\u4e8c", "\U0001f600 astral \U0001d7d8",
+            "lone \udcff surrogate", "x" * 3000, "\u00e9" * 7, "")
+    for ngram in (1, 5, 12):
+        compiled = MinHasher(num_perm=64, seed=2, ngram=ngram, compiled=True)
+        numpy_only = MinHasher(num_perm=64, seed=2, ngram=ngram, compiled=False)
+        assert np.array_equal(compiled.signatures(keys), numpy_only.signatures(list(keys)))
+    assert compiled.signatures([]).shape == (0, 64)
+
+
 def test_this_install_has_the_compiled_loops_and_every_hasher_uses_them() -> None:
     # CI builds the extension from a fresh clone: this fails if the build did not happen
     assert compiled.available()
@@ -94,21 +106,19 @@ def test_the_compiled_loops_refuse_arrays_that_do_not_fit() -> None:
     from dedup import _kernels
 
     u32, i64 = np.uint32, np.int64
-    cps = np.zeros(10, dtype=u32)
     mult, a, b = np.ones(5, dtype=np.uint64), np.ones(4, dtype=u32), np.zeros(4, dtype=u32)
-    out = np.empty((1, 4), dtype=u32)
-    _kernels.signatures(cps, np.array([0], dtype=i64), np.array([6], dtype=i64), mult, a, b, out)  # 6 + 4 = 10: fits
-    with pytest.raises(IndexError, match="key 0 reaches past"):
-        _kernels.signatures(cps, np.array([1], dtype=i64), np.array([6], dtype=i64), mult, a, b, out)
-    with pytest.raises(IndexError):
-        _kernels.signatures(cps, np.array([-1], dtype=i64), np.array([1], dtype=i64), mult, a, b, out)
+    out = np.empty((2, 4), dtype=u32)
+    _kernels.signatures(["abcdef", ""], mult, a, b, out)
+    assert out[1].tolist() == [0xFFFFFFFF] * 4  # no shingle: datasketch's empty signature
     with pytest.raises(ValueError, match="sizes"):
-        _kernels.signatures(cps, np.array([0], dtype=i64), np.array([1], dtype=i64), mult, a, b, np.empty(3, dtype=u32))
-    with pytest.raises(TypeError, match="starts"):
-        _kernels.signatures(cps, np.array([0], dtype=np.int32), np.array([1], dtype=i64), mult, a, b, out)
-    read_only = np.frombuffer(bytes(16), dtype=u32).reshape(1, 4)
+        _kernels.signatures(["abcdef"], mult, a, b, out)
+    with pytest.raises(TypeError, match="key 1 is bytes"):
+        _kernels.signatures(["abcdef", b"x"], mult, a, b, out)  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="multipliers"):
+        _kernels.signatures(["a", "b"], mult.astype(np.int32), a, b, out)
+    read_only = np.frombuffer(bytes(32), dtype=u32).reshape(2, 4)
     with pytest.raises(ValueError, match="read-only"):
-        _kernels.signatures(cps, np.array([0], dtype=i64), np.array([1], dtype=i64), mult, a, b, read_only)
+        _kernels.signatures(["a", "b"], mult, a, b, read_only)
     sketch = np.zeros((3, 8), dtype=np.uint8)
     share = np.empty(1)
     _kernels.agreement(sketch, 8, np.array([[0, 2]], dtype=i64), share)
