@@ -201,6 +201,58 @@ done:
     return result;
 }
 
+/* -- LSH band values ------------------------------------------------------------------------- */
+
+/* band_values(signatures u32 (keys x num_perm), rows, mix u64[4], out u32 (keys x bands)): one hash
+ * of each band of each signature, lsh.numpy_band_values in one pass: band b is values
+ * b * rows .. b * rows + rows - 1, folded in order with the mixing constants, then offset by its
+ * number and folded to 32 bits. */
+static PyObject *band_hashes(PyObject *self, PyObject *args) {
+    PyObject *o[3];
+    Py_ssize_t rows;
+    if (!PyArg_ParseTuple(args, "OnOO:band_values", &o[0], &rows, &o[1], &o[2])) {
+        return NULL;
+    }
+    Held sig = {0}, mix = {0}, out = {0};
+    Py_ssize_t n_sig, n_mix, n_out;
+    PyObject *result = NULL;
+    if (take(o[0], &sig, 4, 0, "signatures", &n_sig) < 0 || take(o[1], &mix, 8, 0, "mix", &n_mix) < 0 ||
+        take(o[2], &out, 4, 1, "out", &n_out) < 0) {
+        goto done;
+    }
+    if (sig.view.ndim != 2 || out.view.ndim != 2 || n_mix != 4 || rows < 1) {
+        PyErr_SetString(PyExc_ValueError, "band_values: expected 2-d signatures and out, four mixing constants");
+        goto done;
+    }
+    const Py_ssize_t keys = sig.view.shape[0], num_perm = sig.view.shape[1], bands = out.view.shape[1];
+    if (out.view.shape[0] != keys || bands * rows > num_perm) {
+        PyErr_SetString(PyExc_ValueError, "band_values: array sizes do not match");
+        goto done;
+    }
+    const uint32_t *s = sig.view.buf;
+    const uint64_t *m = mix.view.buf;
+    uint32_t *o32 = out.view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < keys; k++) {
+        const uint32_t *row = s + k * num_perm;
+        for (Py_ssize_t b = 0; b < bands; b++) {
+            uint64_t acc = 0;
+            for (Py_ssize_t r = 0; r < rows; r++) {
+                acc ^= (uint64_t)row[b * rows + r] + m[r % 4] + (acc << 6) + (acc >> 2);
+                acc *= m[(r + 1) % 4];
+            }
+            acc += (uint64_t)b * m[3];
+            acc ^= acc >> 32;
+            o32[k * bands + b] = (uint32_t)acc;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    release(&sig), release(&mix), release(&out);
+    return result;
+}
+
 /* -- sketch agreement ------------------------------------------------------------------------ */
 
 static PyObject *agreement(PyObject *self, PyObject *args) {
@@ -1103,6 +1155,9 @@ static PyMethodDef methods[] = {
     {"signatures", signatures, METH_VARARGS,
      "signatures(keys, multipliers u64, a u32, b u32, out u32): fill out (keys x permutations) with "
      "the MinHash values of each key (a str)."},
+    {"band_values", band_hashes, METH_VARARGS,
+     "band_values(signatures u32, rows, mix u64[4], out u32): one hash of each band of each signature "
+     "(lsh.band_values)."},
     {"agreement", agreement, METH_VARARGS,
      "agreement(sketch u8 (rows x width), width, pairs i64 (n x 2), out f64 (n)): the share of equal "
      "bytes of each pair's rows."},

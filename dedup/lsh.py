@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dedup.compiled import extension
+
 if TYPE_CHECKING:
     from dedup.compiled import BandMerge
 
@@ -52,7 +54,18 @@ def choose_banding(num_perm: int, recall_at: float, target: float = 0.9) -> Band
 
 
 def band_values(signatures: np.ndarray, banding: Banding) -> np.ndarray:
-    """A ``(n, bands)`` uint32 array: one hash of each band of each signature."""
+    """A ``(n, bands)`` uint32 array: one hash of each band of each signature (compiled when the
+    install has it: one pass instead of a dozen numpy passes over 64-bit copies; the same values)."""
+    compiled = extension()
+    if compiled is None or signatures.dtype != np.uint32 or signatures.ndim != 2:
+        return numpy_band_values(signatures, banding)
+    out = np.empty((signatures.shape[0], banding.bands), dtype=np.uint32)
+    compiled.band_values(np.ascontiguousarray(signatures), banding.rows, _MIX, out)
+    return out
+
+
+def numpy_band_values(signatures: np.ndarray, banding: Banding) -> np.ndarray:
+    """``band_values`` with numpy (without the extension; the tests compare the two)."""
     n = signatures.shape[0]
     acc = np.zeros((n, banding.bands), dtype=np.uint64)
     sig = signatures.astype(np.uint64)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dedup.compiled import band_merge
-from dedup.lsh import FIRST_MEMBERS, Banding, BandTable, band_values, choose_banding
+from dedup.lsh import FIRST_MEMBERS, Banding, BandTable, band_values, choose_banding, numpy_band_values
 from dedup.signatures import MinHasher
 
 
@@ -16,6 +16,33 @@ def test_choose_banding_favours_recall() -> None:
     assert b.probability(0.05) < 0.01
     with pytest.raises(ValueError):
         choose_banding(128, 1.0)
+
+
+@pytest.mark.parametrize("banding", [Banding(42, 3), Banding(32, 4), Banding(128, 1), Banding(1, 128), Banding(5, 7)])
+def test_compiled_band_values_are_the_numpy_values(banding: Banding) -> None:
+    rng = np.random.default_rng(banding.rows)
+    sig = rng.integers(0, 2**32, size=(500, 128), dtype=np.uint32)
+    sig[:3] = np.array([[0], [0xFFFFFFFF], [0x80000000]], dtype=np.uint32)  # the extremes of every band
+    want = numpy_band_values(sig, banding)
+    assert want.dtype == np.uint32 and want.shape == (500, banding.bands)
+    assert np.array_equal(band_values(sig, banding), want)
+    assert np.array_equal(band_values(sig[::2], banding), want[::2])  # a strided view: copied first
+    assert np.array_equal(band_values(sig.astype(np.int64), banding), want)  # other types: numpy
+    assert band_values(sig[:0], banding).shape == (0, banding.bands)
+
+
+def test_the_compiled_band_values_refuse_what_does_not_fit() -> None:
+    from dedup import _kernels
+
+    sig, mix = np.zeros((2, 8), dtype=np.uint32), np.ones(4, dtype=np.uint64)
+    with pytest.raises(ValueError, match="sizes"):
+        _kernels.band_values(sig, 3, mix, np.empty((2, 3), dtype=np.uint32))  # 3 bands of 3 > 8 values
+    with pytest.raises(ValueError, match="sizes"):
+        _kernels.band_values(sig, 2, mix, np.empty((3, 2), dtype=np.uint32))
+    with pytest.raises(ValueError, match="constants"):
+        _kernels.band_values(sig, 2, mix[:3], np.empty((2, 2), dtype=np.uint32))
+    with pytest.raises(TypeError, match="signatures"):
+        _kernels.band_values(sig.astype(np.uint64), 2, mix, np.empty((2, 2), dtype=np.uint32))
 
 
 def pairs_of(keys: list[str]) -> list[list[int]]:
