@@ -329,11 +329,11 @@ def _inner_runs(text: str) -> Iterator[tuple[int, int]]:
     (indentation and trailing spaces are not inner runs). A find loop: most text has none, and
     a regex would try every single space."""
     n = len(text)
-    i = 0
-    while True:
-        a, b = text.find("  ", i), text.find("\t", i)
-        if a < 0 and b < 0:
-            return
+    # the next double space and the next tab at or after the scan position, each searched for
+    # again only once the scan has passed it (a search from every run to a far tab, or to the end
+    # when there is none, made the loop quadratic in the runs of a document)
+    a, b = text.find("  "), text.find("\t")
+    while a >= 0 or b >= 0:
         p = a if b < 0 or 0 <= a < b else b
         s = p
         while s > 0 and text[s - 1] in _SPACE_OR_TAB:
@@ -341,7 +341,10 @@ def _inner_runs(text: str) -> Iterator[tuple[int, int]]:
         e = p
         while e < n and text[e] in _SPACE_OR_TAB:
             e += 1
-        i = e
+        if 0 <= a < e:
+            a = text.find("  ", e)
+        if 0 <= b < e:
+            b = text.find("\t", e)
         if s == 0 or e == n or text[s - 1] in _LINE_BREAK or text[e] in _LINE_BREAK:
             continue
         if text[s:e] != " ":

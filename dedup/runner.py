@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import IO
 
 from dedup.model import BOILERPLATE, REMOVE, DocumentResult, Problem
-from dedup.render.jsonl import dumps, edit_record, problem_record
+from dedup.render.jsonl import dumps, dumps_unescaped, edit_record, problem_record
+from dedup.safe import json_text
 
 # How much recent input text a run keeps to fill in the text of kept copies in the report.
 RECENT_CHARS = 1 << 26
@@ -82,7 +83,15 @@ class ReportWriter:
             self._out = os.fdopen(fd, "w", encoding="utf-8", newline="")
 
     def document(self, result: DocumentResult, texts: Mapping[str, str]) -> None:
-        self._out.write(dumps(edit_record(result, self.fingerprint, texts)) + "\n")
+        record = edit_record(result, self.fingerprint, texts)
+        if self._tmp is None:  # a stream: whatever its encoding does with a lone surrogate, escape it first
+            self._out.write(dumps(record) + "\n")
+            return
+        line = dumps_unescaped(record) + "\n"
+        try:
+            self._out.write(line)  # strict UTF-8: encoded whole before anything is written, or raises
+        except UnicodeEncodeError:  # a lone surrogate (an undecodable file name): escaped, then written
+            self._out.write(json_text(line))
 
     def problem(self, problem: Problem) -> None:
         self._out.write(dumps(problem_record(problem)) + "\n")

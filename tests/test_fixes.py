@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 from collections.abc import Callable
 
@@ -102,6 +103,18 @@ def test_invisible_characters() -> None:
 def test_nfc() -> None:
     assert fix("Bu\u0308rgeramt, cafe\u0301, A\u030angstro\u0308m", "nfc") == "Bürgeramt, café, Ångström"
     assert fix("ﬁ ＡＢＣ ①", "nfc") == "ﬁ ＡＢＣ ①"  # compatibility characters are not folded
+
+
+@given(st.text(alphabet=" \t\r\nab", max_size=60))
+def test_inner_runs_are_the_runs_of_spaces_and_tabs_inside_a_line(text: str) -> None:
+    # the reference: every maximal run of spaces and tabs that is not a single space, and that
+    # neither starts nor ends a line (indentation and trailing spaces are other fixes)
+    def inside(m: re.Match[str]) -> bool:
+        s, e = m.span()
+        return s > 0 and e < len(text) and text[s - 1] not in "\r\n" and text[e] not in "\r\n"
+
+    want = [m.span() for m in re.finditer(r"[ \t]+", text) if m.group() != " " and inside(m)]
+    assert list(fixes._inner_runs(text)) == want
 
 
 def test_text_of_nfc_stable_characters_needs_no_nfc_check() -> None:

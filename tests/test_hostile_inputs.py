@@ -13,9 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 import dedup.cli
+from dedup import Deduplicator, Document
 from dedup.apply import restore
 from dedup.cli import cli
 from dedup.model import REMOVE, Edit
+from dedup.render.jsonl import dumps, edit_record
+from dedup.runner import ReportWriter
 
 P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
 P2 = "The ferry will stay moored at the north pier until October, then move to the river mouth."
@@ -272,6 +275,20 @@ def test_undecodable_file_names_do_not_crash_anything(runner: CliRunner, tmp_pat
     assert os.fsencode(record["document"]["id"]).endswith(b"/caf\xe9-\x1b.txt")
     result = runner.invoke(cli, ["clean", str(src), "-o", str(out), "-q"])
     assert result.exit_code == 0 and os.listdir(os.fsencode(out)) == [b"caf\xe9-\x1b.txt"]
+
+
+def test_report_lines_are_escaped_json_with_or_without_a_lone_surrogate(tmp_path: Path) -> None:
+    # the report file is written without the scan for lone surrogates; a line holding one fails
+    # the strict UTF-8 encoding, is escaped and written again: the bytes are dumps()'s either way
+    result = Deduplicator().run([Document("caf\udce9.txt", DUP), Document("plain.txt", DUP)])
+    texts = {d.document.id: d.document.text for d in result.documents}
+    path, fingerprint = tmp_path / "r.jsonl", result.settings.fingerprint()
+    writer = ReportWriter(str(path), fingerprint)
+    for d in result.documents:
+        writer.document(d, texts)
+    writer.commit()
+    want = "".join(dumps(edit_record(d, fingerprint, texts)) + "\n" for d in result.documents)
+    assert path.read_bytes() == want.encode("utf-8") and "\\udce9" in want
 
 
 def test_text_on_a_terminal_is_made_printable_and_exact_elsewhere(runner: CliRunner,

@@ -200,7 +200,14 @@ def dumps(obj: dict[str, Any], terminal: bool = False) -> str:
     reader that splits on them (Python's ``str.splitlines``) sees one record per line; lone
     surrogates (undecodable bytes in a file name) become ``\\udcXX`` escapes so the line is valid
     UTF-8, and ``terminal`` escapes controls too (``json_text``)."""
+    return json_text(dumps_unescaped(obj), terminal=terminal)
+
+
+def dumps_unescaped(obj: dict[str, Any]) -> str:
+    """``dumps`` but for the escapes of lone surrogates: for a writer whose strict UTF-8 encoding
+    raises on them, which then escapes that line (``json_text``) and writes it again; every other
+    line is written without the scan for them."""
     text = _COMPACT.encode(obj)
     if "\x85" in text or "\u2028" in text or "\u2029" in text:
         text = text.translate(_LINE_BREAKS)
-    return json_text(text, terminal=terminal)
+    return text
