@@ -695,32 +695,49 @@ static int split_words(PyObject *text, Words *t, const char *name) {
         PyErr_NoMemory();
         return -1;
     }
-    Py_ssize_t i = 0;
     const Py_ssize_t n = t->n;
-    while (i < n) {
-        while (i < n && !is_word(at(t, i))) {
-            i++;
-        }
-        const Py_ssize_t start = i;
-        uint64_t h = FNV_OFFSET, letters = 0;
-        int digit = 0;
-        Py_UCS4 ch;
-        while (i < n && is_word(ch = at(t, i))) {
-            digit |= ch < 128 ? (ch >= '0' && ch <= '9') : Py_UNICODE_ISDECIMAL(ch);
-            h ^= ch;
-            h *= FNV_PRIME;
-            letters |= UINT64_C(1) << (ch & 63);
-            i++;
-        }
-        if (i > start) {
-            Span *w = &t->words[t->count++];
-            w->start = start;
-            w->len = i - start;
-            w->hash = h;
-            w->letters = letters;
-            w->figure = digit;
-        }
+    Span *words = t->words;
+    Py_ssize_t count = 0;
+    /* the scan on the text's own storage, with the text's kind and data in locals (the stores to
+     * the spans could otherwise alias them and force a reload a character) */
+#define SPLIT_LOOP(T)                                                                                 \
+    do {                                                                                              \
+        const T *cp = (const T *)t->data;                                                             \
+        Py_ssize_t i = 0;                                                                             \
+        while (i < n) {                                                                               \
+            while (i < n && !is_word(cp[i])) {                                                        \
+                i++;                                                                                  \
+            }                                                                                         \
+            const Py_ssize_t start = i;                                                               \
+            uint64_t h = FNV_OFFSET, letters = 0;                                                     \
+            int digit = 0;                                                                            \
+            Py_UCS4 ch;                                                                               \
+            while (i < n && is_word(ch = cp[i])) {                                                    \
+                digit |= ch < 128 ? (ch >= '0' && ch <= '9') : Py_UNICODE_ISDECIMAL(ch);              \
+                h ^= ch;                                                                              \
+                h *= FNV_PRIME;                                                                       \
+                letters |= UINT64_C(1) << (ch & 63);                                                  \
+                i++;                                                                                  \
+            }                                                                                         \
+            if (i > start) {                                                                          \
+                Span *w = &words[count++];                                                            \
+                w->start = start;                                                                     \
+                w->len = i - start;                                                                   \
+                w->hash = h;                                                                          \
+                w->letters = letters;                                                                 \
+                w->figure = digit;                                                                    \
+            }                                                                                         \
+        }                                                                                             \
+    } while (0)
+    if (t->kind == PyUnicode_1BYTE_KIND) {
+        SPLIT_LOOP(Py_UCS1);
+    } else if (t->kind == PyUnicode_2BYTE_KIND) {
+        SPLIT_LOOP(Py_UCS2);
+    } else {
+        SPLIT_LOOP(Py_UCS4);
     }
+#undef SPLIT_LOOP
+    t->count = count;
     return 0;
 }
 

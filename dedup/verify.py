@@ -42,6 +42,18 @@ _TAIL_LABEL = re.compile(r"^\w[\w']*(?: \w[\w']*){0,3} ?[:|>»-]+ ?\S")
 _TAIL_END_TRIM = " \t>»\"')]"
 _SENTENCE_END = re.compile(r"\s*[.!?:;]")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
+_MARKER_ENDS = frozenset("…])")
+_CLOSERS = "\"')]"
+_SENTENCE_MARKS = frozenset(".!?")
+
+
+def ends_sentence(text: str) -> bool:
+    """``_ENDS_SENTENCE.search(text)``: a sentence mark, then only closing quotes and brackets,
+    at the end (or before a final newline, as ``$`` allows); without the regex's scan of every
+    position of the text."""
+    if text.endswith("\n"):
+        text = text[:-1]
+    return text.rstrip(_CLOSERS)[-1:] in _SENTENCE_MARKS
 MAX_TAIL_CHARS = 200
 CACHE_SIZE = 1024  # keys whose words a verifier remembers (a key's Vocab: 10-20 KB)
 MIN_TRUNCATED_SHARE = 0.3
@@ -209,6 +221,9 @@ def python_same_figures(a: str, b: str, digits: Callable[[str], list[str]] = fig
 
 def strip_ellipsis(key: str) -> tuple[str, bool]:
     """The key without a trailing truncation marker, and whether there was one."""
+    last = key[-1:]
+    if last and last not in _MARKER_ENDS and not last.isspace() and not key.endswith(".."):
+        return key, False  # every marker ends the key (but for whitespace) with "..", "…", "]" or ")"
     cut = max(len(key) - 24, 0)  # markers sit at the very end; do not scan the whole key
     m = _ELLIPSIS.search(key, cut)
     if m is None:
@@ -338,7 +353,7 @@ class Verifier:
         head, marked = strip_ellipsis(removed)
         if len(head) >= len(kept) or len(head) < MIN_TRUNCATED_SHARE * len(kept):
             return None
-        if not marked and (_SENTENCE_END.match(kept, len(head)) or _ENDS_SENTENCE.search(head)):
+        if not marked and (_SENTENCE_END.match(kept, len(head)) or ends_sentence(head)):
             return None  # whole sentences said again (a title, a lead), not a cut-short copy
         score = fuzz.ratio(head, kept[: len(head)], score_cutoff=self._cutoff) / 100.0
         if not score or self._adds_words(head, kept[: len(head) + 16], partial_last=True):

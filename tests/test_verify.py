@@ -8,12 +8,15 @@ from rapidfuzz import fuzz
 from dedup import compiled
 from dedup.keys import figures, is_number, matching_key
 from dedup.verify import (
+    _ELLIPSIS,
+    _ENDS_SENTENCE,
     NEAR,
     TAIL,
     TRUNCATED,
     Verifier,
     Vocab,
     content_preserved,
+    ends_sentence,
     is_link_tail,
     novel_words,
     python_content_preserved,
@@ -115,6 +118,18 @@ def test_strip_ellipsis_variants() -> None:
     for end in ("...", "…", "[...]", "[…]", "(...)", " …"):
         assert strip_ellipsis("some text" + end) == ("some text", True)
     assert strip_ellipsis("some text.") == ("some text.", False)
+
+
+_MARKS_AND_CLOSERS = st.text(alphabet=".!?\"')]([… \n\ta", max_size=30)
+
+
+@given(_MARKS_AND_CLOSERS)
+def test_the_quick_tests_give_the_regexes_answers(text: str) -> None:
+    # strip_ellipsis looks at the regex only when the key may end with a marker, and
+    # ends_sentence replaces a regex search that tried every position of the text
+    m = _ELLIPSIS.search(text, max(len(text) - 24, 0))
+    assert strip_ellipsis(text) == ((text, False) if m is None else (text[: m.start()].rstrip(), True))
+    assert ends_sentence(text) == (_ENDS_SENTENCE.search(text) is not None)
 
 
 def test_threshold_is_validated() -> None:
