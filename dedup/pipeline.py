@@ -459,7 +459,7 @@ class Deduplicator:
         self._agreement: Agreement | None = compiled.agreement()  # the gate's, when this install has it
         self._band_merge = compiled.band_merge()
         self._track_clusters = clusters
-        self._windows = WindowCache()  # merged-line scores, kept across batches
+        self._windows = WindowCache()  # merged-line window scores and figures, kept across batches
 
     def new_index(self) -> Index:
         return Index(self.banding, self.settings.num_perm)
