@@ -544,7 +544,7 @@ static PyObject *fold_key(PyObject *self, PyObject *args) {
 }
 
 /* keys.matching_key in one pass for a text whose every character is "simple" (``table``, four
- * bytes per code point, from keys._simple_table): its key character is a fixed replacement (or it is
+ * bytes per code point, from keys._simple_table()): its key character is a fixed replacement (or it is
  * dropped, or it is whitespace), whatever stands beside it, so the folds, NFKC and casefold reduce
  * to a lookup, and whitespace collapses as in fold_key. None when a character is not simple (the
  * caller then takes the general path). */

@@ -51,13 +51,15 @@ _SIMPLE_RANGES = ((0x0000, 0x0250), (0x2000, 0x2070))
 _NOT_SIMPLE, _SIMPLE_DROP, _SIMPLE_SPACE = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD
 
 
+@cache
 def _simple_table() -> bytes:
     """For each code point up to the last of ``_SIMPLE_RANGES``, four bytes (native order): what
     ``python_matching_key`` makes of it, when that is the same beside ASCII and beside non-ASCII
-    text: one character, nothing (dropped), or whitespace; else ``_NOT_SIMPLE``. Combining marks are
-    never simple (NFKC may compose them with the character before). A text of simple characters
-    then has its key in one compiled pass (``_kernels.fold_simple``), with NFKC and casefold
-    reduced to a lookup; the tests check that no two simple characters compose under NFKC."""
+    text: one character, nothing (dropped), or whitespace; else ``_NOT_SIMPLE``. Combining marks
+    are never simple (NFKC may compose them with the character before). A text of simple
+    characters then has its key in one compiled pass (``_kernels.fold_simple``), with NFKC and
+    casefold reduced to a lookup; the tests check that no two simple characters compose under
+    NFKC. Built on first use (about 8 ms) and kept."""
     table = array("I", [_NOT_SIMPLE]) * _SIMPLE_RANGES[-1][1]
     for lo, hi in _SIMPLE_RANGES:
         for code in range(lo, hi):
@@ -97,7 +99,7 @@ def matching_key(text: str, marks: Marks = ALL_MARKS) -> str:
         text = html.unescape(text)
     if text.isascii():  # the common case: only case and whitespace to fold
         return _fold_key(text, _MARK_CLASSES, True, True, True)
-    simple = _fold_simple(text, _simple_keys())  # Latin text: one lookup a character
+    simple = _fold_simple(text, _simple_table())  # Latin text: one lookup a character
     if simple is not None:
         return simple
     text = _fold_key(text, _MARK_CLASSES, True, False, False)
@@ -106,12 +108,6 @@ def matching_key(text: str, marks: Marks = ALL_MARKS) -> str:
     text = text.casefold()
     # an all-ASCII text is not folded again, as below (NFKC can make a "`": U+1FEF)
     return _fold_key(text, _MARK_CLASSES, not text.isascii(), False, True)
-
-
-@cache
-def _simple_keys() -> bytes:
-    """``_simple_table()``, built on first use (about 2 ms) and kept."""
-    return _simple_table()
 
 
 def python_matching_key(text: str, marks: Marks = ALL_MARKS) -> str:

@@ -41,19 +41,9 @@ _ELLIPSIS = re.compile(r"\s*(?:\.{2,}|…|\[\s*(?:\.{2,}|…)\s*\]|\(\s*(?:\.{2,
 _TAIL_LABEL = re.compile(r"^\w[\w']*(?: \w[\w']*){0,3} ?[:|>»-]+ ?\S")
 _TAIL_END_TRIM = " \t>»\"')]"
 _SENTENCE_END = re.compile(r"\s*[.!?:;]")
-_ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*$")
-_MARKER_ENDS = frozenset("…])")
+_MARKER_ENDS = frozenset("…])")  # the last character of every truncation marker but ".."
 _CLOSERS = "\"')]"
 _SENTENCE_MARKS = frozenset(".!?")
-
-
-def ends_sentence(text: str) -> bool:
-    """``_ENDS_SENTENCE.search(text)``: a sentence mark, then only closing quotes and brackets,
-    at the end (or before a final newline, as ``$`` allows); without the regex's scan of every
-    position of the text."""
-    if text.endswith("\n"):
-        text = text[:-1]
-    return text.rstrip(_CLOSERS)[-1:] in _SENTENCE_MARKS
 MAX_TAIL_CHARS = 200
 CACHE_SIZE = 1024  # keys whose words a verifier remembers (a key's Vocab: 10-20 KB)
 MIN_TRUNCATED_SHARE = 0.3
@@ -217,6 +207,15 @@ def python_same_figures(a: str, b: str, digits: Callable[[str], list[str]] = fig
     """``same_figures`` in Python."""
     fa, fb = digits(a), digits(b)
     return fa == fb or Counter(fa) == Counter(fb)
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether ``text`` ends a sentence: a sentence mark, then only closing quotes and brackets,
+    at the end (or before a final newline), as a regex ending in ``$`` finds it, without its scan
+    of every position of the text."""
+    if text.endswith("\n"):
+        text = text[:-1]
+    return text.rstrip(_CLOSERS)[-1:] in _SENTENCE_MARKS
 
 
 def strip_ellipsis(key: str) -> tuple[str, bool]:

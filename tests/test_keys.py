@@ -125,7 +125,7 @@ def test_compiled_keys_are_the_python_keys_for_every_character() -> None:
 
 def _simple_characters() -> list[str]:
     table = array("I")
-    table.frombytes(keys._simple_keys())
+    table.frombytes(keys._simple_table())
     return [chr(c) for c, v in enumerate(table) if v != keys._NOT_SIMPLE]
 
 
@@ -136,7 +136,7 @@ def test_simple_characters_have_their_key_beside_every_other() -> None:
     simple = _simple_characters()
     assert len(simple) > 600 and "é" in simple and "’" in simple and " " in simple
     assert "ß" not in simple and "́" not in simple and "…" not in simple  # ss, a mark, ...
-    table, fold_simple = keys._simple_keys(), keys._fold_simple
+    table, fold_simple = keys._simple_table(), keys._fold_simple
     assert fold_simple is not None
     for a in simple:
         text = " ".join(a + b for b in simple)
