@@ -1,5 +1,5 @@
 /* The inner loops dedup runs over whole batches, compiled: MinHash signatures, the candidate
- * gate's sketch agreement, the merge of one LSH band, the folds of a matching key, the word
+ * gate and its sketch agreement, the insert of a batch into the LSH table, the folds of a matching key, the word
  * tokens of a key and the content guard itself, and the mojibake pre-check. Each gives exactly
  * what the Python or numpy code beside it gives (signatures.MinHasher, Index.agreement,
  * lsh.BandTable.add, keys.python_matching_key, keys.words and keys.figures,
@@ -298,93 +298,340 @@ done:
     return result;
 }
 
-/* -- one LSH band ---------------------------------------------------------------------------- */
+/* gate(sketch, width, pairs, key_len, min_chars, share, long_chars, flags): the candidate gate
+ * (pipeline.plausible) in one pass: for each pair, bit 1 of ``flags`` when it passes (its shorter
+ * key has fewer than ``min_chars`` characters, or the keys' sketch agreement is at least ``share``
+ * times their length ratio) and bit 2 when either key has ``long_chars`` characters or more. */
+static PyObject *gate(PyObject *self, PyObject *args) {
+    PyObject *o[4];
+    Py_ssize_t width;
+    long long min_chars, long_chars;
+    double share;
+    if (!PyArg_ParseTuple(args, "OnOOLdLO:gate", &o[0], &width, &o[1], &o[2], &min_chars, &share, &long_chars,
+                          &o[3])) {
+        return NULL;
+    }
+    Held sketch = {0}, pairs = {0}, lengths = {0}, flags = {0};
+    Py_ssize_t n_sketch, n_pairs, n_lengths, n_flags;
+    PyObject *result = NULL;
+    if (take(o[0], &sketch, 1, 0, "sketch", &n_sketch) < 0 || take(o[1], &pairs, 8, 0, "pairs", &n_pairs) < 0 ||
+        take(o[2], &lengths, 4, 0, "key_len", &n_lengths) < 0 || take(o[3], &flags, 1, 1, "flags", &n_flags) < 0) {
+        goto done;
+    }
+    if (width < 1 || n_sketch % width != 0 || n_pairs != 2 * n_flags) {
+        PyErr_SetString(PyExc_ValueError, "gate: array sizes do not match");
+        goto done;
+    }
+    const int64_t rows = n_sketch / width < n_lengths ? n_sketch / width : n_lengths;
+    const int64_t *p = pairs.view.buf;
+    for (Py_ssize_t k = 0; k < n_pairs; k++) {
+        if (p[k] < 0 || p[k] >= rows) {
+            PyErr_Format(PyExc_IndexError, "gate: pair %zd names a key out of range", k / 2);
+            goto done;
+        }
+    }
+    const uint8_t *rows_at = sketch.view.buf;
+    const int32_t *len = lengths.view.buf;
+    uint8_t *out = flags.view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < n_flags; k++) {
+        const int64_t a = p[2 * k], b = p[2 * k + 1];
+        const int32_t la = len[a], lb = len[b];
+        const int32_t shorter = la < lb ? la : lb, longer = la < lb ? lb : la;
+        uint8_t f = (la >= long_chars || lb >= long_chars) ? 2 : 0;
+        if (shorter < min_chars) {
+            f |= 1;
+        } else {
+            const uint8_t *x = rows_at + a * width, *y = rows_at + b * width;
+            Py_ssize_t same = 0;
+            for (Py_ssize_t i = 0; i < width; i++) {
+                same += x[i] == y[i];
+            }
+            const double ratio = (double)shorter / (double)(longer > 1 ? longer : 1);
+            if ((double)same / (double)width >= share * ratio) { /* as plausible() computes it */
+                f |= 1;
+            }
+        }
+        out[k] = f;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    release(&sketch), release(&pairs), release(&lengths), release(&flags);
+    return result;
+}
 
-/* lsh.BandTable.add for one band in one pass: merge the sorted new values after the equal old
- * ones, and pair each new member of a bucket with the bucket's first members and its
- * predecessor (lsh._bucket_pairs), as codes ``earlier * width + new``. Returns how many codes it
- * wrote, or -1 when ``codes`` is too small. */
-static Py_ssize_t merge(const uint32_t *old_values, const int32_t *old_ids, Py_ssize_t n_old,
-                        const uint32_t *new_values, const int32_t *new_ids, Py_ssize_t n_new,
-                        Py_ssize_t first_members, int64_t width, uint32_t *values, int32_t *ids,
-                        int64_t *codes, Py_ssize_t n_codes) {
-    Py_ssize_t i = 0, p = 0, m = 0;
+/* -- the LSH table ----------------------------------------------------------------------------- */
+
+/* LSD radix sorts with 11-bit digits: every digit's histogram in one read pass, then one stable
+ * scatter a digit between two buffers (a digit where every key agrees is skipped). Both return
+ * the buffer that holds the sorted keys: ``keys`` or ``tmp_keys`` (``items`` likewise). */
+#define RADIX_BITS 11
+#define RADIX_SIZE (1 << RADIX_BITS)
+
+/* ``n`` 32-bit keys with a 32-bit item each (a position), stably. */
+static uint32_t *radix_sort32(uint32_t *keys, int32_t *items, uint32_t *tmp_keys, int32_t *tmp_items, Py_ssize_t n,
+                              int32_t **sorted_items) {
+    enum { DIGITS = 3 };
+    static const int shifts[DIGITS] = {0, 11, 22};
+    Py_ssize_t count[DIGITS][RADIX_SIZE + 1];
+    memset(count, 0, sizeof(count));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const uint32_t k = keys[i];
+        count[0][(k & (RADIX_SIZE - 1)) + 1]++;
+        count[1][((k >> 11) & (RADIX_SIZE - 1)) + 1]++;
+        count[2][(k >> 22) + 1]++;
+    }
+    uint32_t *src = keys, *dst = tmp_keys;
+    int32_t *src_items = items, *dst_items = tmp_items;
+    for (int d = 0; d < DIGITS; d++) {
+        Py_ssize_t *c = count[d];
+        if (n == 0 || c[((src[0] >> shifts[d]) & (RADIX_SIZE - 1)) + 1] == n) {
+            continue;
+        }
+        for (int v = 0; v < RADIX_SIZE; v++) {
+            c[v + 1] += c[v];
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const Py_ssize_t at = c[(src[i] >> shifts[d]) & (RADIX_SIZE - 1)]++;
+            dst[at] = src[i];
+            dst_items[at] = src_items[i];
+        }
+        uint32_t *t = src;
+        src = dst, dst = t;
+        int32_t *ti = src_items;
+        src_items = dst_items, dst_items = ti;
+    }
+    *sorted_items = src_items;
+    return src;
+}
+
+/* ``n`` 64-bit keys below ``2 ** bits``, no items. */
+static uint64_t *radix_sort64(uint64_t *keys, uint64_t *tmp_keys, Py_ssize_t n, int bits) {
+    const int digits = (bits + RADIX_BITS - 1) / RADIX_BITS;
+    Py_ssize_t(*count)[RADIX_SIZE + 1] = calloc((size_t)(digits > 0 ? digits : 1), sizeof(*count));
+    if (count == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (int d = 0; d < digits; d++) {
+            count[d][((keys[i] >> (RADIX_BITS * d)) & (RADIX_SIZE - 1)) + 1]++;
+        }
+    }
+    uint64_t *src = keys, *dst = tmp_keys;
+    for (int d = 0; d < digits; d++) {
+        Py_ssize_t *c = count[d];
+        const int shift = RADIX_BITS * d;
+        if (n == 0 || c[((src[0] >> shift) & (RADIX_SIZE - 1)) + 1] == n) {
+            continue;
+        }
+        for (int v = 0; v < RADIX_SIZE; v++) {
+            c[v + 1] += c[v];
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            dst[c[(src[i] >> shift) & (RADIX_SIZE - 1)]++] = src[i];
+        }
+        uint64_t *t = src;
+        src = dst, dst = t;
+    }
+    free(count);
+    return src;
+}
+
+/* The first index in ``a[lo..hi)`` (sorted) whose value is not below ``v``. */
+static inline Py_ssize_t lower_bound(const uint32_t *a, Py_ssize_t lo, Py_ssize_t hi, uint32_t v) {
+    while (lo < hi) {
+        const Py_ssize_t mid = lo + ((hi - lo) >> 1);
+        if (a[mid] < v) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* One band: the new keys (values sorted, equal ones in id order) paired with the bucket they join,
+ * as the merged table orders it (old members first, then new ones, each in id order): with the
+ * bucket's first ``first_members`` members and with the member just before, as codes
+ * ``earlier * width + new`` (lsh._bucket_pairs); then merged into the table in place, from the
+ * back (each new value after the equal old ones). Returns the number of codes written. */
+static Py_ssize_t add_band(uint32_t *values, int32_t *ids, Py_ssize_t size, const uint32_t *new_values,
+                           const int32_t *new_ids, Py_ssize_t n_new, Py_ssize_t first_members, int64_t width,
+                           int64_t *codes) {
+    Py_ssize_t m = 0, lo = 0, hi = 0, j0 = 0;
     for (Py_ssize_t j = 0; j < n_new; j++) {
         const uint32_t v = new_values[j];
-        while (i < n_old && old_values[i] <= v) {
-            values[p] = old_values[i];
-            ids[p] = old_ids[i];
-            p++, i++;
+        if (j == 0 || v != new_values[j - 1]) { /* a bucket not met yet in this batch */
+            j0 = j;
+            lo = lower_bound(values, hi, size, v);
+            hi = lo;
+            while (hi < size && values[hi] == v) {
+                hi++;
+            }
         }
+        const Py_ssize_t old = hi - lo, earlier = old + (j - j0);
         const int64_t new = new_ids[j];
-        if (p > 0 && values[p - 1] == v) {
-            Py_ssize_t lo = 0, hi = p - 1; /* the bucket's first position: buckets can be long */
-            while (lo < hi) {
-                const Py_ssize_t mid = (lo + hi) >> 1;
-                if (values[mid] < v) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            const Py_ssize_t firsts = p - lo < first_members ? p - lo : first_members;
-            if (m + firsts + 1 > n_codes) {
-                return -1;
-            }
-            for (Py_ssize_t k = lo; k < lo + firsts; k++) {
-                codes[m++] = (int64_t)ids[k] * width + new;
-            }
-            if (p - lo > first_members) {
-                codes[m++] = (int64_t)ids[p - 1] * width + new;
-            }
+        for (Py_ssize_t k = 0; k < earlier && k < first_members; k++) {
+            codes[m++] = (int64_t)(k < old ? ids[lo + k] : new_ids[j0 + k - old]) * width + new;
         }
-        values[p] = v;
-        ids[p] = new_ids[j];
-        p++;
+        if (earlier > first_members) {
+            codes[m++] = (int64_t)(j > j0 ? new_ids[j - 1] : ids[hi - 1]) * width + new;
+        }
     }
-    while (i < n_old) {
-        values[p] = old_values[i];
-        ids[p] = old_ids[i];
-        p++, i++;
+    Py_ssize_t i = size - 1, w = size + n_new - 1;
+    for (Py_ssize_t j = n_new - 1; j >= 0; w--) {
+        if (i >= 0 && values[i] > new_values[j]) {
+            values[w] = values[i], ids[w] = ids[i], i--;
+        } else {
+            values[w] = new_values[j], ids[w] = new_ids[j], j--;
+        }
     }
     return m;
 }
 
-static PyObject *merge_band(PyObject *self, PyObject *args) {
-    PyObject *o[7];
-    Py_ssize_t first_members;
+/* lsh.BandTable.add, every band in one call without the GIL: each band's new values sorted
+ * (equal ones in id order), paired and merged in place (``add_band``); the pair codes of all
+ * bands gathered, sorted and made unique. Returns the number of unique codes left at the start
+ * of ``*codes`` (malloc'ed here, freed by the caller), or -1 when memory ran out. */
+static Py_ssize_t add_all_bands(uint32_t **values, int32_t **ids, Py_ssize_t size, Py_ssize_t bands,
+                                const uint32_t *new_values, const int32_t *new_ids, Py_ssize_t n_new,
+                                Py_ssize_t first_members, int64_t width, int64_t **codes) {
+    const Py_ssize_t per_band = n_new * (first_members + 1); /* the most codes one band can give */
+    const size_t scratch = (size_t)(n_new > 0 ? n_new : 1);
+    Py_ssize_t room = per_band > 1024 ? per_band : 1024, m = 0;
+    uint32_t *band_values = malloc(scratch * sizeof(uint32_t)), *tmp_values = malloc(scratch * sizeof(uint32_t));
+    int32_t *order = malloc(scratch * sizeof(int32_t)), *tmp_order = malloc(scratch * sizeof(int32_t));
+    int32_t *band_ids = malloc(scratch * sizeof(int32_t));
+    uint64_t *tmp_codes = NULL;
+    int64_t *out = malloc((size_t)room * sizeof(int64_t));
+    Py_ssize_t result = -1;
+    if (!band_values || !tmp_values || !order || !tmp_order || !band_ids || !out) {
+        goto done;
+    }
+    for (Py_ssize_t b = 0; b < bands; b++) {
+        for (Py_ssize_t j = 0; j < n_new; j++) {
+            band_values[j] = new_values[j * bands + b];
+            order[j] = (int32_t)j;
+        }
+        int32_t *sorted_order;
+        const uint32_t *sorted = radix_sort32(band_values, order, tmp_values, tmp_order, n_new, &sorted_order);
+        for (Py_ssize_t j = 0; j < n_new; j++) {
+            band_ids[j] = new_ids[sorted_order[j]];
+        }
+        if (m + per_band > room) {
+            Py_ssize_t grown = room;
+            while (m + per_band > grown) {
+                grown *= 2;
+            }
+            int64_t *more = realloc(out, (size_t)grown * sizeof(int64_t));
+            if (more == NULL) {
+                goto done;
+            }
+            out = more, room = grown;
+        }
+        m += add_band(values[b], ids[b], size, sorted, band_ids, n_new, first_members, width, out + m);
+    }
+    tmp_codes = malloc((size_t)(m > 0 ? m : 1) * sizeof(uint64_t));
+    if (tmp_codes == NULL) {
+        goto done;
+    }
+    int bits = 0; /* codes are below width * width: only their low bits need sorting */
+    for (uint64_t top = (uint64_t)width * (uint64_t)width - 1; top > 0; top >>= 1) {
+        bits++;
+    }
+    const uint64_t *ordered = radix_sort64((uint64_t *)out, tmp_codes, m, bits);
+    if (ordered == NULL) {
+        goto done;
+    }
+    Py_ssize_t unique = 0;
+    for (Py_ssize_t k = 0; k < m; k++) {
+        if (unique == 0 || (int64_t)ordered[k] != out[unique - 1]) {
+            out[unique++] = (int64_t)ordered[k]; /* never ahead of k: safe when ordered is out */
+        }
+    }
+    *codes = out;
+    out = NULL;
+    result = unique;
+done:
+    free(band_values), free(tmp_values), free(order), free(tmp_order), free(band_ids), free(tmp_codes), free(out);
+    return result;
+}
+
+/* add_bands(values, ids, size, new values, new ids, first members, width): the table (two lists of
+ * one array a band, the first ``size`` entries in use, room for the new keys after them), the new
+ * keys' band values (n x bands, uint32) and ids (int32, increasing, all above the table's); the
+ * new keys are merged in place and the sorted unique pair codes ``earlier * width + new`` are
+ * returned as bytes of int64. */
+static PyObject *add_bands(PyObject *self, PyObject *args) {
+    PyObject *v_list, *id_list, *new_v_obj, *new_id_obj;
+    Py_ssize_t size, first_members;
     long long width;
-    if (!PyArg_ParseTuple(args, "OOOOnLOOO:merge_band", &o[0], &o[1], &o[2], &o[3], &first_members, &width,
-                          &o[4], &o[5], &o[6])) {
+    if (!PyArg_ParseTuple(args, "O!O!nOOnL:add_bands", &PyList_Type, &v_list, &PyList_Type, &id_list, &size,
+                          &new_v_obj, &new_id_obj, &first_members, &width)) {
         return NULL;
     }
-    Held old_v = {0}, old_id = {0}, new_v = {0}, new_id = {0}, values = {0}, ids = {0}, codes = {0};
-    Py_ssize_t n_old, n_old_ids, n_new, n_new_ids, n_values, n_ids, n_codes;
+    const Py_ssize_t bands = PyList_GET_SIZE(v_list);
+    if (PyList_GET_SIZE(id_list) != bands || size < 0 || first_members < 0 || width < 1) {
+        PyErr_SetString(PyExc_ValueError, "add_bands: one array a band in both lists, size and first_members >= 0");
+        return NULL;
+    }
+    Held new_v = {0}, new_id = {0};
+    Held *held = calloc((size_t)(2 * bands + 1), sizeof(Held));
+    uint32_t **values = calloc((size_t)bands + 1, sizeof(*values));
+    int32_t **ids = calloc((size_t)bands + 1, sizeof(*ids));
+    int64_t *codes = NULL;
     PyObject *result = NULL;
-    if (take(o[0], &old_v, 4, 0, "old values", &n_old) < 0 || take(o[1], &old_id, 4, 0, "old ids", &n_old_ids) < 0 ||
-        take(o[2], &new_v, 4, 0, "new values", &n_new) < 0 || take(o[3], &new_id, 4, 0, "new ids", &n_new_ids) < 0 ||
-        take(o[4], &values, 4, 1, "values", &n_values) < 0 || take(o[5], &ids, 4, 1, "ids", &n_ids) < 0 ||
-        take(o[6], &codes, 8, 1, "codes", &n_codes) < 0) {
+    Py_ssize_t n_values, n_new;
+    if (!held || !values || !ids) {
+        PyErr_NoMemory();
         goto done;
     }
-    if (n_old_ids != n_old || n_new_ids != n_new || n_values != n_old + n_new || n_ids != n_values ||
-        first_members < 0) {
-        PyErr_SetString(PyExc_ValueError, "merge_band: array sizes do not match");
+    if (take(new_v_obj, &new_v, 4, 0, "new values", &n_values) < 0 ||
+        take(new_id_obj, &new_id, 4, 0, "new ids", &n_new) < 0) {
         goto done;
+    }
+    if (n_values != n_new * bands) {
+        PyErr_SetString(PyExc_ValueError, "add_bands: new values are not one row of bands a new id");
+        goto done;
+    }
+    const int32_t *nid = new_id.view.buf;
+    for (Py_ssize_t j = 0; j < n_new; j++) {
+        if (nid[j] < 0 || nid[j] >= width || (j > 0 && nid[j] <= nid[j - 1])) {
+            PyErr_SetString(PyExc_ValueError, "add_bands: new ids must increase, from 0 to below width");
+            goto done;
+        }
+    }
+    for (Py_ssize_t b = 0; b < bands; b++) {
+        Py_ssize_t n_room, n_id_room;
+        if (take(PyList_GET_ITEM(v_list, b), &held[2 * b], 4, 1, "values", &n_room) < 0 ||
+            take(PyList_GET_ITEM(id_list, b), &held[2 * b + 1], 4, 1, "ids", &n_id_room) < 0) {
+            goto done;
+        }
+        if (n_room < size + n_new || n_id_room < size + n_new) {
+            PyErr_Format(PyExc_ValueError, "add_bands: band %zd: no room for %zd more after %zd", b, n_new, size);
+            goto done;
+        }
+        values[b] = held[2 * b].view.buf, ids[b] = held[2 * b + 1].view.buf;
     }
     Py_ssize_t count;
     Py_BEGIN_ALLOW_THREADS
-    count = merge(old_v.view.buf, old_id.view.buf, n_old, new_v.view.buf, new_id.view.buf, n_new, first_members,
-                  (int64_t)width, values.view.buf, ids.view.buf, codes.view.buf, n_codes);
+    count = add_all_bands(values, ids, size, bands, new_v.view.buf, nid, n_new, first_members, (int64_t)width, &codes);
     Py_END_ALLOW_THREADS
     if (count < 0) {
-        PyErr_SetString(PyExc_ValueError, "merge_band: more pairs than room for them in codes");
+        PyErr_NoMemory();
         goto done;
     }
-    result = PyLong_FromSsize_t(count);
+    result = PyBytes_FromStringAndSize((const char *)codes, count * (Py_ssize_t)sizeof(int64_t));
 done:
-    release(&old_v), release(&old_id), release(&new_v), release(&new_id), release(&values), release(&ids),
-        release(&codes);
+    free(codes);
+    if (held != NULL) {
+        for (Py_ssize_t k = 0; k < 2 * bands; k++) {
+            release(&held[k]);
+        }
+    }
+    release(&new_v), release(&new_id);
+    free(held), free(values), free(ids);
     return result;
 }
 
@@ -1178,9 +1425,12 @@ static PyMethodDef methods[] = {
     {"agreement", agreement, METH_VARARGS,
      "agreement(sketch u8 (rows x width), width, pairs i64 (n x 2), out f64 (n)): the share of equal "
      "bytes of each pair's rows."},
-    {"merge_band", merge_band, METH_VARARGS,
-     "merge_band(old_values u32, old_ids i32, new_values u32, new_ids i32, first_members, width, "
-     "values_out u32, ids_out i32, codes_out i64) -> number of pair codes written."},
+    {"gate", gate, METH_VARARGS,
+     "gate(sketch u8, width, pairs i64 (n x 2), key_len i32, min_chars, share, long_chars, flags_out u8) -> None: "
+     "bit 1 passes the candidate gate, bit 2 has a long key."},
+    {"add_bands", add_bands, METH_VARARGS,
+     "add_bands(values [u32], ids [i32], size, new_values u32 (n x bands), new_ids i32, first_members, width) "
+     "-> the sorted unique pair codes, as bytes of int64 (the new keys merged into the table in place)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -21,8 +21,9 @@ import numpy as np
 
 Kernel = Callable[[Sequence[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
 Agreement = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
-BandMerge = Callable[
-    [np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.int64, np.ndarray, np.ndarray, np.ndarray], int]
+Gate = Callable[[np.ndarray, np.ndarray, np.ndarray, int, float, int, np.ndarray], None]
+# (values, ids, size, new values, new ids, first members, width) -> codes
+BandAdd = Callable[[list[np.ndarray], list[np.ndarray], int, np.ndarray, np.ndarray, int, int], bytes]
 
 
 def extension() -> ModuleType | None:
@@ -53,6 +54,21 @@ def _agree(sketch: np.ndarray, pairs: np.ndarray, out: np.ndarray) -> None:
     _kernels.agreement(sketch, sketch.shape[1], pairs, out)
 
 
+def _gate(sketch: np.ndarray, pairs: np.ndarray, key_len: np.ndarray, min_chars: int, share: float,
+          long_chars: int, out: np.ndarray) -> None:
+    from dedup import _kernels
+
+    _kernels.gate(sketch, sketch.shape[1], pairs, key_len, min_chars, share, long_chars, out)
+
+
+def gate() -> Gate | None:
+    """The candidate gate in one pass (``pipeline.plausible``): ``(sketch rows (uint8, C order),
+    pairs (n x 2 int64), key lengths (int32), min chars, share, long chars, out)``; fills ``out``
+    (uint8) with bit 1 where a pair passes and bit 2 where it has a long key. None without the
+    extension."""
+    return None if extension() is None else _gate
+
+
 def agreement() -> Agreement | None:
     """The sketch agreement: ``(sketch rows (uint8, C order), pairs (n x 2 int64), out)``; fills
     ``out`` (float64) with the share of equal bytes of each pair's rows (``Index.agreement``).
@@ -60,9 +76,10 @@ def agreement() -> Agreement | None:
     return None if extension() is None else _agree
 
 
-def band_merge() -> BandMerge | None:
-    """The merge of one band of the LSH table (``lsh.BandTable.add``): ``(old values, old ids,
-    new values, new ids, first members, width, values out, ids out, pair codes out)``; returns
-    how many pair codes it wrote. None without the extension."""
+def band_add() -> BandAdd | None:
+    """The LSH table's insert of a batch (``lsh.BandTable.add``) for every band at once: ``(values,
+    ids, size, new values, new ids, first members, width)``; merges the new keys into each band's
+    arrays in place (they have room) and returns the sorted unique pair codes as bytes of int64.
+    None without the extension."""
     found = extension()
-    return None if found is None else found.merge_band
+    return None if found is None else found.add_bands

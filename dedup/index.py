@@ -22,7 +22,7 @@ from dedup.lsh import Banding, BandTable, band_values
 from dedup.verify import KeyMatch
 
 if TYPE_CHECKING:
-    from dedup.compiled import Agreement
+    from dedup.compiled import Agreement, Gate
 
 
 @dataclass
@@ -139,6 +139,13 @@ class Index:
             count(self._sketch, np.ascontiguousarray(pairs, dtype=np.int64), out)
             return out
         return (self._sketch[pairs[:, 0]] == self._sketch[pairs[:, 1]]).mean(axis=1)  # type: ignore[no-any-return]
+
+    def gate_flags(self, pairs: np.ndarray, gate: Gate, min_chars: int, share: float, long_chars: int) -> np.ndarray:
+        """The compiled candidate gate on ``pairs`` (see ``compiled.gate``): one uint8 of flags a pair."""
+        flags = np.empty(len(pairs), dtype=np.uint8)
+        gate(self._sketch, np.ascontiguousarray(pairs, dtype=np.int64), np.frombuffer(self.key_len, dtype=np.int32),
+             min_chars, share, long_chars, flags)
+        return flags
 
     def add_matches(self, found: list[KeyMatch]) -> None:
         for m in found:

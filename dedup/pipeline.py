@@ -19,7 +19,7 @@ import sys
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -53,7 +53,7 @@ from dedup.signatures import MinHasher, jaccard_estimate
 from dedup.verify import KeyMatch, Verifier
 
 if TYPE_CHECKING:
-    from dedup.compiled import Agreement
+    from dedup.compiled import Agreement, Gate
 
 Progress = Callable[[str, int, int], None]
 Checked = tuple[list[KeyMatch], tuple[int, int] | None]  # what verify_pair says about one pair
@@ -84,14 +84,27 @@ GATE_CHUNK = 1 << 20  # candidate pairs gated at a time
 
 
 def plausible_pairs(pairs: np.ndarray, index: Index, chunk: int = GATE_CHUNK,
-                    count: Agreement | None = None) -> np.ndarray:
+                    count: Agreement | None = None, compiled_gate: Gate | None = None) -> np.ndarray:
     """The candidate pairs worth verifying (see ``GATE_SHARE`` and ``LONG_KEY_CHARS``): what
     ``gate`` keeps, worked out ``chunk`` pairs at a time (a batch against a big index has
     millions of candidates, and the gate's columns would cost about 60 bytes each at once);
-    only the pairs with a long key are ranked together at the end."""
+    only the pairs with a long key are ranked together at the end. ``compiled_gate`` does it in
+    one pass without the GIL (a byte a pair), the ranking of long keys aside."""
     if len(pairs) == 0:
         return pairs
     lengths = np.frombuffer(index.key_len, dtype=np.int32)
+    if compiled_gate is not None:
+        flags = index.gate_flags(pairs, compiled_gate, GATE_MIN_CHARS, GATE_SHARE, LONG_KEY_CHARS)
+        passed = (flags & 1).astype(bool)
+        at = np.flatnonzero(flags & 2)
+        if len(at):
+            part = pairs[at]
+            shares = np.ones(len(at))  # as plausible() leaves them: 1.0 where no agreement was asked
+            asked = np.minimum(lengths[part[:, 0]], lengths[part[:, 1]]) >= GATE_MIN_CHARS
+            shares[asked] = index.agreement(part[asked], count)
+            passed[at] &= _best_partners(part, shares, passed[at])
+        found: np.ndarray = pairs[passed]
+        return found
     keep = np.empty(len(pairs), dtype=bool)
     long_at: list[np.ndarray] = []
     long_shares: list[np.ndarray] = []
@@ -430,6 +443,17 @@ class _Batch:
 
 
 @dataclass(frozen=True, slots=True)
+class _Registered:
+    """A batch registered in the index, its sketches not yet in the LSH table."""
+
+    batch: _Batch
+    signatures: np.ndarray
+    bands: np.ndarray | None
+    first_doc: int
+    first_new: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Opened:
     """A batch registered in the index, its candidate pairs not yet verified."""
 
@@ -457,7 +481,8 @@ class Deduplicator:
         self._notes: dict[int, Note] = {}
         self._edges: list[tuple[int, int]] = []
         self._agreement: Agreement | None = compiled.agreement()  # the gate's, when this install has it
-        self._band_merge = compiled.band_merge()
+        self._gate: Gate | None = compiled.gate()
+        self._band_add = compiled.band_add()
         self._track_clusters = clusters
         self._windows = WindowCache()  # merged-line window scores and figures, kept across batches
 
@@ -494,15 +519,19 @@ class Deduplicator:
             return
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_start_worker,
-                                 initargs=(os.getpid(),)) as pool:
+                                 initargs=(os.getpid(),)) as pool, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-index") as helper:
             report = progress or _silent
             batches = self._batches(documents, batch_chars)
-            # Batch k+1 is registered (and its pairs sent) before batch k is planned, so the
-            # workers verify k+1 and prepare k+2 while the main process plans k; planning k
-            # looks only at paragraphs before k's end, which batch k+1 does not change (see
-            # ``_close``). The pool is first in, first out, and always has work queued. Batch k's
-            # results come once batch k+2 has been read, as before the overlap (a slow stream
-            # waits no longer for them). A stored index decides each batch before the next.
+            # Batch k+1 is registered before batch k is planned: a helper thread puts k+1 into
+            # the LSH table and gates its candidates while this thread plans k (compiled loops
+            # without the GIL; the plan reads neither the table nor the sketches), then k+1's
+            # pairs go to the workers, which verify them and prepare k+2 while k's results are
+            # consumed and k+1 is planned. Planning k looks only at paragraphs before k's end,
+            # which batch k+1 does not change (see ``_close``). The pool is first in, first out,
+            # and always has work queued. Batch k's results come once batch k+2 has been read,
+            # as before the overlap (a slow stream waits no longer for them). A stored index
+            # decides each batch before the next.
             overlap = self.index.overlaps_batches()
             ahead: deque[tuple[list[Document], list[_Chunk]]] = deque()
             for _ in range(PREPARED_AHEAD):
@@ -511,16 +540,29 @@ class Deduplicator:
             while ahead:
                 docs, work = ahead.popleft()
                 chunks = self._prepared(work)
-                opened = self._open(docs, [p for c in chunks for p in c[0]], report,
-                                    np.concatenate([c[1] for c in chunks]), np.concatenate([c[2] for c in chunks]))
+                prepared = [p for c in chunks for p in c[0]]
+                key_signatures = np.concatenate([c[1] for c in chunks])
+                key_bands = np.concatenate([c[2] for c in chunks])
+                closed: list[DocumentResult] = []
+                if overlap and waiting is not None:
+                    # the batch's LSH and gate in the helper thread while this one plans the last
+                    registered = self._begin(docs, prepared, report, key_signatures, key_bands)
+                    pending = helper.submit(self._candidate_pairs, registered)
+                    closed = self._close(*waiting, report, pending)
+                    try:
+                        opened = pending.result()
+                    except BaseException:
+                        self._rollback()
+                        raise
+                else:
+                    opened = self._open(docs, prepared, report, key_signatures, key_bands)
                 try:
                     checks = self._share_checks(pool, opened.pairs, jobs, report)
                 except BaseException:
                     self._rollback()
                     raise
                 if overlap:
-                    if waiting is not None:
-                        yield from self._close(*waiting, report)
+                    yield from closed
                     waiting = (opened, checks)
                 try:
                     self._prepare_next(pool, batches, jobs, ahead)
@@ -576,22 +618,40 @@ class Deduplicator:
         and ``key_bands``: the signature and band values of every key of the batch in order, when
         the workers computed them). Until ``_close`` the batch is open: a failure must roll the
         index back."""
+        registered = self._begin(docs, prepared, report, key_signatures, key_bands)
+        try:
+            return self._candidate_pairs(registered)
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _begin(self, docs: list[Document], prepared: list[Prepared], report: Progress,
+               key_signatures: np.ndarray | None, key_bands: np.ndarray | None) -> _Registered:
+        """The first half of ``_open``: the batch registered, its sketches not yet indexed."""
         index = self.index
         index.begin_batch()  # a persistent index locks the file and catches up here
         try:
             first_doc = len(index.doc_ids)
             report("sign", 0, len(docs))
             batch, signatures, bands = self._register(docs, prepared, key_signatures, key_bands)
-            first_new = self._first_new_key
             report("index", len(docs), len(docs))
-            if index.bands.merge is None:
-                index.bands.merge = self._band_merge  # the same table, faster (None: numpy's merge)
-            candidates = index.add_sketches(first_new, signatures, bands)
-            pairs = plausible_pairs(candidates, index, count=self._agreement)
         except BaseException:
             self._rollback()
             raise
-        return _Opened(batch, signatures, first_doc, first_new, pairs)
+        return _Registered(batch, signatures, bands, first_doc, self._first_new_key)
+
+    def _candidate_pairs(self, registered: _Registered) -> _Opened:
+        """The second half of ``_open``: the batch's sketches into the LSH table and the gate.
+        Numpy and compiled loops that let go of the GIL, so with --jobs a helper thread runs it
+        while the main thread plans the batch before (which reads neither the table nor the
+        sketches)."""
+        index = self.index
+        r = registered
+        if index.bands.compiled is None:
+            index.bands.compiled = self._band_add  # the same table, faster (None: numpy's)
+        candidates = index.add_sketches(r.first_new, r.signatures, r.bands)
+        pairs = plausible_pairs(candidates, index, count=self._agreement, compiled_gate=self._gate)
+        return _Opened(r.batch, r.signatures, r.first_doc, r.first_new, pairs)
 
     def _rollback(self) -> None:
         """Undo the open batch in the index; key ids may then be given to other texts, so the
@@ -599,9 +659,11 @@ class Deduplicator:
         self._windows.clear()
         self.index.rollback_batch()
 
-    def _close(self, opened: _Opened, checked: Callable[[], list[Checked]], report: Progress) -> list[DocumentResult]:
+    def _close(self, opened: _Opened, checked: Callable[[], list[Checked]], report: Progress,
+               pending: Future[_Opened] | None = None) -> list[DocumentResult]:
         """Record what verification found (``checked()``, one entry per candidate pair), plan
-        the batch and commit it."""
+        the batch and commit it (``pending``: the next batch's LSH work, running meanwhile;
+        waited for before a failure rolls the index back)."""
         index = self.index
         batch = opened.batch
         try:
@@ -613,6 +675,8 @@ class Deduplicator:
             index.commit_batch(opened.first_new, opened.first_doc, batch.lo, opened.signatures, found, containers)
             index.settle(opened.first_new + len(opened.signatures))
         except BaseException:
+            if pending is not None:
+                wait([pending])
             self._rollback()
             raise
         return results

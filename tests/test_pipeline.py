@@ -245,6 +245,16 @@ def test_the_compiled_gate_gives_the_numpy_agreement_and_pairs() -> None:
     assert count is not None
     assert index.agreement(pairs, count).tolist() == index.agreement(pairs).tolist()  # exactly, as floats
     assert plausible_pairs(pairs, index, chunk=9, count=count).tolist() == plausible_pairs(pairs, index).tolist()
+    one_pass = compiled.gate()
+    assert one_pass is not None
+    want = plausible_pairs(pairs, index).tolist()
+    assert plausible_pairs(pairs, index, compiled_gate=one_pass).tolist() == want
+    assert plausible_pairs(pairs, index, count=count, compiled_gate=one_pass).tolist() == want
+    long = [k for k, key in enumerate(keys) if len(key) >= pipeline.LONG_KEY_CHARS]
+    with_long = [p for p in pairs.tolist() if p[1] in long]  # the ranking of long keys dropped some
+    assert len([p for p in want if p[1] in long]) < len(with_long)
+    flags = index.gate_flags(pairs, one_pass, pipeline.GATE_MIN_CHARS, pipeline.GATE_SHARE, pipeline.LONG_KEY_CHARS)
+    assert set(flags.tolist()) <= {0, 1, 2, 3} and (flags & 2).any() and not (flags & 1).all()
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -253,12 +263,12 @@ def test_every_run_uses_the_compiled_loops_and_they_change_no_result(jobs: int) 
     fast = Deduplicator()
     assert fast.hasher.compiled and fast._agreement is not None  # from the first key: loading costs nothing
     got = [(r.cleaned, r.edits) for r in fast.clean(docs, batch_chars=400, jobs=jobs)]
-    assert fast.index.bands.merge is not None and pipeline._tools(fast.settings)[1].compiled
+    assert fast.index.bands.compiled is not None and pipeline._tools(fast.settings)[1].compiled
     plain = Deduplicator()  # as an install without the extension runs
     plain.hasher = MinHasher(plain.settings.num_perm, plain.settings.seed, plain.settings.ngram, compiled=False)
-    plain._agreement = plain._band_merge = None
+    plain._agreement = plain._band_add = plain._gate = None
     assert [(r.cleaned, r.edits) for r in plain.clean(docs, batch_chars=400)] == got
-    assert plain.index.bands.merge is None
+    assert plain.index.bands.compiled is None
     assert any(r[1] for r in got)  # something was removed: the comparison means something
 
 
@@ -283,8 +293,8 @@ def test_a_worker_signs_its_chunk_at_once_in_key_order() -> None:
     hashed = by_main._open(near, more, lambda *a: None, more_signatures)
     assert np.array_equal(given.pairs, hashed.pairs) and len(given.pairs) > 0
     for b in range(engine.index.banding.bands):
-        assert np.array_equal(engine.index.bands._values[b], by_main.index.bands._values[b])
-        assert np.array_equal(engine.index.bands._ids[b], by_main.index.bands._ids[b])
+        assert np.array_equal(engine.index.bands.band(b)[0], by_main.index.bands.band(b)[0])
+        assert np.array_equal(engine.index.bands.band(b)[1], by_main.index.bands.band(b)[1])
 
 
 def test_chunks_no_worker_started_are_prepared_by_the_main_process() -> None:

@@ -127,12 +127,32 @@ def test_the_compiled_loops_refuse_arrays_that_do_not_fit() -> None:
         _kernels.agreement(sketch, 8, np.array([[0, 3]], dtype=i64), share)
     with pytest.raises(ValueError):
         _kernels.agreement(sketch, 8, np.array([[0, 1], [1, 2]], dtype=i64), share)
-    one_u, one_i = np.zeros(1, dtype=u32), np.zeros(1, dtype=np.int32)
-    values, ids = np.empty(2, dtype=u32), np.empty(2, dtype=np.int32)
+    values, ids = np.zeros(3, dtype=u32), np.zeros(3, dtype=np.int32)  # key 0 (value 0), room for two
     new_ids = np.ones(1, dtype=np.int32)
-    assert _kernels.merge_band(one_u, one_i, one_u, new_ids, 16, 2, values, ids, np.empty(2, dtype=i64)) == 1
-    with pytest.raises(ValueError, match="room"):
-        _kernels.merge_band(one_u, one_i, one_u, new_ids, 16, 2, values, ids, np.empty(0, dtype=i64))
+    codes = _kernels.add_bands([values], [ids], 1, np.zeros((1, 1), dtype=u32), new_ids, 16, 2)
+    assert np.frombuffer(codes, dtype=i64).tolist() == [0 * 2 + 1]  # key 1 paired with key 0
+    assert values[:2].tolist() == [0, 0] and ids[:2].tolist() == [0, 1]
+    with pytest.raises(ValueError, match="no room"):
+        _kernels.add_bands([values], [ids], 3, np.zeros((1, 1), dtype=u32), new_ids, 16, 2)
+    with pytest.raises(ValueError, match="one row of bands"):
+        _kernels.add_bands([values], [ids], 1, np.zeros((1, 2), dtype=u32), new_ids, 16, 2)
+    with pytest.raises(ValueError, match="increase"):
+        _kernels.add_bands([values], [ids], 1, np.zeros((1, 1), dtype=u32), new_ids, 16, 1)
+    with pytest.raises(ValueError, match="both lists"):
+        _kernels.add_bands([values], [], 1, np.zeros((1, 1), dtype=u32), new_ids, 16, 2)
+    flags = np.empty(1, dtype=np.uint8)
+    _kernels.gate(sketch, 8, np.array([[0, 2]], dtype=i64), np.array([60, 0, 120], dtype=np.int32), 60, 0.5, 100,
+                  flags)
+    assert flags.tolist() == [3]  # equal sketches pass; a key of 120 characters is long here
+    with pytest.raises(IndexError, match="pair 0"):
+        _kernels.gate(sketch, 8, np.array([[0, 3]], dtype=i64), np.zeros(4, dtype=np.int32), 60, 0.5, 100, flags)
+    with pytest.raises(IndexError, match="pair 0"):  # a key the lengths do not cover
+        _kernels.gate(sketch, 8, np.array([[0, 2]], dtype=i64), np.zeros(2, dtype=np.int32), 60, 0.5, 100, flags)
+    with pytest.raises(ValueError, match="sizes"):
+        _kernels.gate(sketch, 8, np.array([[0, 2]], dtype=i64), np.zeros(3, dtype=np.int32), 60, 0.5, 100,
+                      np.empty(2, dtype=np.uint8))
+    with pytest.raises(ValueError, match="read-only"):
+        _kernels.add_bands([np.frombuffer(bytes(12), dtype=u32)], [ids], 1, np.zeros((1, 1), dtype=u32), new_ids, 16, 2)
 
 
 
