@@ -24,7 +24,10 @@ its ``--jobs`` workers, sampled every 0.1 s):
 - rensa fed flat numpy shingle hashes (a Rust MinHash; benchmark-only comparison);
 - the floor: hashing every 5-gram with numpy and nothing else.
 
-All sketches use character 5-gram shingles and 128 permutations. Prints a table per size with
+Every method runs ``--rounds`` times and its best round counts; the rounds are interleaved (a
+round runs every method of a size once), so a machine whose speed drifts gives each method the
+same share of its fast and slow minutes. All sketches use character 5-gram shingles and 128
+permutations. Prints a table per size with
 MB/s, paragraphs/s, the ratio to dedup end to end on one job and with its default ``--jobs``
 (the machine's cores), peak RSS, and the machine.
 """
@@ -280,15 +283,12 @@ def main() -> None:
         for factor in args.sizes:
             folder, size, count = make_folder(corpus, args.base_mb * factor, Path(tmp))
             mb = size / 1e6
-            rows: list[tuple[str, str, dict[str, Any]]] = []
+            # (row name, scope, child method, jobs, sample bytes): every method of this size
+            tasks: list[tuple[str, str, str, int, int]] = []
             for fmt in FORMATS:
                 for jobs in args.jobs:
-                    runs = [run_child(f"dedup-{fmt}", folder, jobs) for _ in range(args.rounds)]
-                    best = min(runs, key=lambda r: r["seconds"])
-                    best["mb"], best["paragraphs"] = mb, count
-                    best["spread"] = statistics.pstdev([r["seconds"] for r in runs])
                     flag = {"folder": "", "paragraphs": " --jsonl (a paragraph a record)"}.get(fmt, f" --{fmt}")
-                    rows.append((f"dedup clean{flag} --jobs {jobs}", f"end to end, {fmt}", best))
+                    tasks.append((f"dedup clean{flag} --jobs {jobs}", f"end to end, {fmt}", f"dedup-{fmt}", jobs, 0))
             if factor == peers_at:
                 sample = int(args.sample_mb * 1e6)
                 for method, scope, needs_sample in (
@@ -298,14 +298,25 @@ def main() -> None:
                         ("datasketch-fast", "signatures + LSH", True),
                         ("rensa", "signatures", False),
                         ("floor", "5-gram hashes", False)):
-                    rounds = args.rounds  # the peers too: one round of a 0.5 MB sample swung by 40%
-                    runs = [run_child(method, folder, sample=sample if needs_sample else 0) for _ in range(rounds)]
-                    best = min(runs, key=lambda r: r["seconds"])
-                    best.setdefault("mb", mb)
-                    if "bytes" in best:
-                        best["mb"] = best["bytes"] / 1e6
-                    best.setdefault("paragraphs", count)
-                    rows.append((method, scope + (" (sample)" if needs_sample else ""), best))
+                    tasks.append((method, scope + (" (sample)" if needs_sample else ""), method, 1,
+                                  sample if needs_sample else 0))
+            # Rounds interleaved: round 1 runs every method once, then round 2, ...; the best of
+            # each method's rounds is kept. A shared machine drifts by tens of percent within
+            # minutes, and back-to-back rounds of one method would give it one phase of that
+            # drift and the next method another, biasing the ratios either way.
+            runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in tasks}
+            for _ in range(args.rounds):
+                for name, _scope, method, jobs, sample_bytes in tasks:
+                    runs[name].append(run_child(method, folder, jobs, sample=sample_bytes))
+            rows: list[tuple[str, str, dict[str, Any]]] = []
+            for name, scope, *_ in tasks:
+                best = min(runs[name], key=lambda r: r["seconds"])
+                best.setdefault("mb", mb)
+                if "bytes" in best:
+                    best["mb"] = best["bytes"] / 1e6
+                best.setdefault("paragraphs", count)
+                best["spread"] = statistics.pstdev([r["seconds"] for r in runs[name]])
+                rows.append((name, scope, best))
             base = rows[0][2]["mb"] / rows[0][2]["seconds"]
             # dedup's default --jobs is the number of cores: its rate beside the peers too
             cores = os.cpu_count() or 1
