@@ -1,8 +1,9 @@
 /* The inner loops dedup runs over whole batches, compiled: MinHash signatures, the candidate
- * gate and its sketch agreement, the insert of a batch into the LSH table, the folds of a matching key, the word
- * tokens of a key and the content guard itself, and the mojibake pre-check. Each gives exactly
- * what the Python or numpy code beside it gives (signatures.MinHasher, Index.agreement,
- * lsh.BandTable.add, keys.python_matching_key, keys.words and keys.figures,
+ * gate and its sketch agreement, the insert of a batch into the LSH table, the folds of a
+ * matching key, the word tokens of a key and the content guard itself, and the mojibake
+ * pre-check. Each gives exactly what the Python or numpy code beside it gives
+ * (signatures.MinHasher, Index.agreement, pipeline.plausible, lsh.BandTable.add,
+ * keys.python_matching_key, keys.words and keys.figures,
  * verify.python_novel_words and its kin, fixes._SUSPECT); the tests compare them value for value.
  *
  * Why C and not a JIT: importing this module costs about a millisecond, where importing numba

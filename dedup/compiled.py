@@ -3,7 +3,8 @@
 numpy builds a ``num_perm x shingles`` array, adds to it, then reduces it: three passes over
 memory per block. Compiled, each key's shingle hashes are computed once into a small buffer and
 every permutation is one pass of multiply, add and minimum over it, which the compiler turns into
-SIMD code. The candidate gate's sketch agreement and the LSH table's band merge are there too,
+SIMD code. The candidate gate and the LSH table's insert (each one call over a whole batch that
+lets go of the GIL, so a helper thread can run them beside the planning) are there too,
 and the text scans of ``keys`` (words, figures, the matching key's folds), ``verify`` (the
 content guard) and ``fixes`` (the mojibake pre-check) take from ``extension()`` when it is there.
 

@@ -83,9 +83,10 @@ class BandTable:
     """The LSH index: sorted band values per band, grown by ``add``.
 
     Each band's two arrays have room to grow (a quarter more than needed when they fill up), and
-    the table is their first ``len(self)`` entries: the compiled insert merges a batch in place,
-    from the back, so most batches cost no new arrays (fresh arrays for a table of a million
-    keys faulted in up to 82,000 pages a batch on the benchmark machine, at about 6 us a page)."""
+    the table is their first ``len(self)`` entries: the compiled insert merges a batch into
+    every band in place, from the back, in one call without the GIL. Into new arrays, that one
+    call would need a second table at once (336 MB at a million keys, and 82,000 fresh pages to
+    fault in a batch on the benchmark machine); a call a band would need the GIL between bands."""
 
     GROWTH = 1.25
 
