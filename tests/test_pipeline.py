@@ -1,6 +1,7 @@
 """The whole library flow: ordering, determinism, scope and the simple entry point."""
 
 import random
+import time
 from collections import Counter
 from collections.abc import Iterator
 from itertools import pairwise
@@ -14,6 +15,7 @@ from dedup.apply import restore
 from dedup.index import Index
 from dedup.lsh import band_values
 from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, gate, plausible_pairs
+from dedup.plan import Plan, Planner
 from dedup.segment import MAX_PARAGRAPH_CHARS, split_long
 from dedup.signatures import MinHasher
 
@@ -350,3 +352,44 @@ def test_worker_processes_start_with_the_tuned_collector() -> None:
     with ProcessPoolExecutor(1, mp_context=ctx, initializer=pipeline._start_worker, initargs=(os.getpid(),)) as pool:
         assert pool.submit(gc.get_threshold).result() == pipeline.COLLECTOR_THRESHOLDS
     assert gc.get_threshold() != pipeline.COLLECTOR_THRESHOLDS
+
+
+@pytest.mark.parametrize("where", ["helper", "plan"])
+def test_a_failure_beside_the_helper_thread_rolls_back_once_the_helper_is_done(
+        where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With --jobs, a helper thread indexes batch k+1 while the main thread plans batch k: a
+    # failure on either side is raised from clean(), and the index is rolled back only once the
+    # helper has stopped touching it.
+    docs = [Document(f"{i:03d}", f"{P1 if i % 2 else P2}\nSentence {i} of the report.\n{P3}\n") for i in range(12)]
+    events: list[str] = []
+    pairs_of, plan, rollback = (pipeline.Deduplicator._candidate_pairs, Planner.plan,
+                                pipeline.Deduplicator._rollback)
+
+    def candidate_pairs(self: Deduplicator, registered: object) -> object:
+        events.append("helper")
+        if where == "helper" and events.count("helper") == 2:
+            raise RuntimeError("the helper failed")
+        out = pairs_of(self, registered)  # type: ignore[arg-type]
+        if where == "plan" and events.count("helper") >= 2:
+            time.sleep(0.3)  # still indexing when the plan fails: the rollback must wait for it
+        events.append("helper done")
+        return out
+
+    def planned(self: Planner, index: Index, lo: int, hi: int) -> Plan:
+        if where == "plan" and lo > 0:
+            raise RuntimeError("the plan failed")
+        return plan(self, index, lo, hi)
+
+    def rolled_back(self: Deduplicator) -> None:
+        events.append("rollback")
+        rollback(self)
+
+    monkeypatch.setattr(pipeline.Deduplicator, "_candidate_pairs", candidate_pairs)
+    monkeypatch.setattr(Planner, "plan", planned)
+    monkeypatch.setattr(pipeline.Deduplicator, "_rollback", rolled_back)
+    with pytest.raises(RuntimeError, match=f"the {where} failed"):
+        list(Deduplicator().clean(docs, batch_chars=3 * len(docs[0].text), jobs=2))
+    assert "rollback" in events
+    first = events.index("rollback")
+    assert events[first - 1] == "helper" if where == "helper" else events[first - 1] == "helper done"
+    assert "helper" not in events[first:]  # nothing indexed after the rollback
