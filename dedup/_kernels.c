@@ -256,6 +256,26 @@ done:
 
 /* -- sketch agreement ------------------------------------------------------------------------ */
 
+/* Whether every one of the ``n_pairs / 2`` pairs names rows below ``rows`` (an IndexError if not). */
+static int check_pairs(const int64_t *p, Py_ssize_t n_pairs, int64_t rows, const char *name) {
+    for (Py_ssize_t k = 0; k < n_pairs; k++) {
+        if (p[k] < 0 || p[k] >= rows) {
+            PyErr_Format(PyExc_IndexError, "%s: pair %zd names a row out of range", name, k / 2);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* How many of the ``width`` bytes of two sketch rows are equal. */
+static inline Py_ssize_t same_bytes(const uint8_t *x, const uint8_t *y, Py_ssize_t width) {
+    Py_ssize_t same = 0;
+    for (Py_ssize_t i = 0; i < width; i++) {
+        same += x[i] == y[i];
+    }
+    return same;
+}
+
 static PyObject *agreement(PyObject *self, PyObject *args) {
     PyObject *o[3];
     Py_ssize_t width;
@@ -273,23 +293,15 @@ static PyObject *agreement(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "agreement: array sizes do not match");
         goto done;
     }
-    const int64_t rows = n_sketch / width;
     const int64_t *p = pairs.view.buf;
-    for (Py_ssize_t k = 0; k < n_pairs; k++) {
-        if (p[k] < 0 || p[k] >= rows) {
-            PyErr_Format(PyExc_IndexError, "agreement: pair %zd names a row out of range", k / 2);
-            goto done;
-        }
+    if (check_pairs(p, n_pairs, n_sketch / width, "agreement") < 0) {
+        goto done;
     }
     const uint8_t *rows_at = sketch.view.buf;
     double *share = out.view.buf;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t k = 0; k < n_out; k++) {
-        const uint8_t *x = rows_at + p[2 * k] * width, *y = rows_at + p[2 * k + 1] * width;
-        Py_ssize_t same = 0;
-        for (Py_ssize_t i = 0; i < width; i++) {
-            same += x[i] == y[i];
-        }
+        const Py_ssize_t same = same_bytes(rows_at + p[2 * k] * width, rows_at + p[2 * k + 1] * width, width);
         share[k] = (double)same / (double)width;
     }
     Py_END_ALLOW_THREADS
@@ -323,13 +335,9 @@ static PyObject *gate(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "gate: array sizes do not match");
         goto done;
     }
-    const int64_t rows = n_sketch / width < n_lengths ? n_sketch / width : n_lengths;
-    const int64_t *p = pairs.view.buf;
-    for (Py_ssize_t k = 0; k < n_pairs; k++) {
-        if (p[k] < 0 || p[k] >= rows) {
-            PyErr_Format(PyExc_IndexError, "gate: pair %zd names a key out of range", k / 2);
-            goto done;
-        }
+    const int64_t *p = pairs.view.buf; /* rows of the sketch that have a length too */
+    if (check_pairs(p, n_pairs, n_sketch / width < n_lengths ? n_sketch / width : n_lengths, "gate") < 0) {
+        goto done;
     }
     const uint8_t *rows_at = sketch.view.buf;
     const int32_t *len = lengths.view.buf;
@@ -343,11 +351,7 @@ static PyObject *gate(PyObject *self, PyObject *args) {
         if (shorter < min_chars) {
             f |= 1;
         } else {
-            const uint8_t *x = rows_at + a * width, *y = rows_at + b * width;
-            Py_ssize_t same = 0;
-            for (Py_ssize_t i = 0; i < width; i++) {
-                same += x[i] == y[i];
-            }
+            const Py_ssize_t same = same_bytes(rows_at + a * width, rows_at + b * width, width);
             const double ratio = (double)shorter / (double)(longer > 1 ? longer : 1);
             if ((double)same / (double)width >= share * ratio) { /* as plausible() computes it */
                 f |= 1;
