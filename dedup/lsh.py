@@ -112,6 +112,7 @@ class BandTable:
         return self._values[b][: self._size], self._ids[b][: self._size]
 
     def _make_room(self, more: int) -> None:
+        """Grow every band's arrays, when needed, to hold ``more`` keys (and a quarter more)."""
         need = self._size + more
         if need <= len(self._values[0]):
             return
