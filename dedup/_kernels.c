@@ -1030,6 +1030,67 @@ static PyObject *words(PyObject *self, PyObject *text) { return tokens(text, 0, 
 
 static PyObject *figures(PyObject *self, PyObject *text) { return tokens(text, 1, "figures"); }
 
+/* splitmix64's finaliser: spreads a figure's FNV-1a hash over all 64 bits before the sum. */
+static inline uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+/* keys.figure_print: the sum, modulo 2**64, of mix64(FNV-1a of the code points) over the figures
+ * of ``text`` (the words ``figures`` returns). A sum does not depend on order, so a window of
+ * keys joined by spaces has the sum of its members' prints, and the same figures give the same
+ * print; different figures give different prints but for a 2**-64 chance. A scan for decimal
+ * digits (most characters are not), each one widened to its word, as keys.python_figures: no
+ * spans and no strings. */
+static PyObject *figure_print(PyObject *self, PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "figure_print: expected str, got %.100s", Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    uint64_t total = 0;
+    /* in one byte a character, the decimal digits are '0'-'9' (Latin-1 has no other) */
+#define IS_DECIMAL(ch) ((Py_UCS4)(ch) < 128 ? (Py_UCS4)(ch) - '0' < 10 : Py_UNICODE_ISDECIMAL(ch))
+#define PRINT_LOOP(T)                                                                                  \
+    do {                                                                                              \
+        const T *cp = (const T *)PyUnicode_DATA(text);                                                \
+        Py_ssize_t i = 0;                                                                             \
+        for (;;) {                                                                                    \
+            while (i < n && !IS_DECIMAL(cp[i])) {                                                     \
+                i++;                                                                                  \
+            }                                                                                         \
+            if (i == n) {                                                                             \
+                break;                                                                                \
+            }                                                                                         \
+            Py_ssize_t start = i; /* a word ends before i, at a character that is not one */         \
+            while (start > 0 && is_word(cp[start - 1])) {                                             \
+                start--;                                                                              \
+            }                                                                                         \
+            while (i < n && is_word(cp[i])) {                                                         \
+                i++;                                                                                  \
+            }                                                                                         \
+            uint64_t h = FNV_OFFSET;                                                                  \
+            for (Py_ssize_t k = start; k < i; k++) {                                                  \
+                h ^= cp[k];                                                                           \
+                h *= FNV_PRIME;                                                                       \
+            }                                                                                         \
+            total += mix64(h);                                                                        \
+        }                                                                                             \
+    } while (0)
+    const int kind = PyUnicode_KIND(text);
+    if (kind == PyUnicode_1BYTE_KIND) {
+        PRINT_LOOP(Py_UCS1);
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        PRINT_LOOP(Py_UCS2);
+    } else {
+        PRINT_LOOP(Py_UCS4);
+    }
+#undef PRINT_LOOP
+#undef IS_DECIMAL
+    return PyLong_FromUnsignedLongLong(total);
+}
+
 /* Whether the characters ``a`` of ``ta`` equal ``b`` of ``tb`` followed by ``c`` of ``tb`` (c may
  * be NULL). */
 static int same_text(const Words *ta, const Span *a, const Words *tb, const Span *b, const Span *c) {
@@ -1421,6 +1482,8 @@ static PyMethodDef methods[] = {
     {"content_preserved", content_preserved, METH_VARARGS,
      "content_preserved(removed, kept) -> the content guard for near copies (verify.content_preserved)."},
     {"figures", figures, METH_O, "figures(text) -> the runs of \\w in text that hold a decimal digit, in order."},
+    {"figure_print", figure_print, METH_O,
+     "figure_print(text) -> the sum mod 2**64 of a 64-bit hash of each of its figures (keys.figure_print)."},
     {"signatures", signatures, METH_VARARGS,
      "signatures(keys, multipliers u64, a u32, b u32, out u32): fill out (keys x permutations) with "
      "the MinHash values of each key (a str)."},

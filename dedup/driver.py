@@ -30,6 +30,7 @@ import numpy as np
 
 from dedup.cluster import components
 from dedup.index import Index
+from dedup.keys import figure_print
 from dedup.lsh import Banding
 from dedup.model import Cluster, ParagraphRef
 from dedup.pipeline import Note, build_clusters, notes_of
@@ -78,6 +79,34 @@ class HeldKeys(list[str]):
         return list.__getitem__(self, k)
 
 
+class HeldPrints(Sequence[int]):
+    """The figure print of each key (``keys.figure_print``), computed when first read: a key
+    not held reads as a placeholder, and is recorded as a miss, until it is."""
+
+    def __init__(self, keys: HeldKeys) -> None:
+        self._keys = keys
+        self._prints: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, i: int) -> int: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[int]: ...
+
+    def __getitem__(self, i: int | slice) -> int | Sequence[int]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        found = self._prints.get(i)
+        if found is None:
+            found = figure_print(self._keys[i])
+            if self._keys.held[i]:
+                self._prints[i] = found
+        return found
+
+
 class ColumnIndex(Index):
     """An ``Index`` whose keys are given as columns (lengths, and texts where held) instead of
     interned one by one; paragraphs and documents are added as usual."""
@@ -86,6 +115,7 @@ class ColumnIndex(Index):
         super().__init__(banding, num_perm)
         self.keys = keys
         self.key_len = array("i", keys.lengths)
+        self.key_prints = HeldPrints(keys)
         self._first = array("q", [-1]) * len(keys)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dedup.keys import figure_print
 from dedup.keytexts import KeyTexts
 from dedup.lsh import Banding, BandTable, band_values
 from dedup.verify import KeyMatch
@@ -52,6 +53,8 @@ class Index:
         if not isinstance(self.keys, KeyTexts):
             self.keys = KeyTexts(self.keys)
         self._first = array("q", [-1] * len(self.keys))  # first paragraph of each key
+        # the figures of each key as one number (keys.figure_print), for the merged-line windows
+        self.key_prints: Sequence[int] = array("Q", map(figure_print, self.keys))
         # all paragraphs of keys seen more than once (8 bytes an occurrence: a re-scraped stream
         # repeats most keys many times)
         self._more: dict[int, array[int]] = {}
@@ -75,6 +78,9 @@ class Index:
         kid, new = texts.intern(key)
         if new:
             self.key_len.append(len(key))
+            prints = self.key_prints
+            assert isinstance(prints, array), "keys given as columns have their prints computed as read"
+            prints.append(figure_print(key))
             self._first.append(-1)
         return kid
 

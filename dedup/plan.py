@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from dedup.index import Index
-from dedup.keys import figures
 from dedup.model import ALONE, IN_RUN
 from dedup.settings import KEEP_LONGEST, SCOPE_DOCUMENT, Settings
 from dedup.verify import EXACT, MERGED, NEAR, KeyMatch, Verifier
@@ -39,6 +38,7 @@ MIN_MERGE_SHARE = 0.05  # of the merged line
 # of one lets a merged line skip a paragraph the copy left out (a widget between two paragraphs).
 _MERGE_WINDOWS = ((-1, 0), (0, 1), (-2, 0), (0, 2), (-1, 0, 1), (-2, -1, 0), (0, 1, 2))
 _UNSCORED = -1.0  # not a similarity: no window of these keys was compared yet
+_U64 = (1 << 64) - 1  # figure prints add up modulo 2**64
 _REACH = 2  # the farthest any window reaches from its part, either way
 # For each window and each place of the part in the stretch ``q - 2 .. q + 2`` cut at the
 # document's ends: the window's offsets, and a getter of its members from that stretch.
@@ -86,17 +86,13 @@ WINDOW_SCORES_KEPT = 1 << 16  # window scores a planner remembers across batches
 
 @dataclass(slots=True)
 class WindowCache:
-    """What merged-line windows cost to find out, by key ids: each window's score against a
-    paragraph's key (None: no match), and the figures of each key a window was made of (sorted:
-    a window joins its members with spaces, so its figures are theirs, and the near rule asks
-    the same figures of both sides; most windows fail on that alone, without joining a text)."""
+    """Each merged-line window's score against a paragraph's key (None: no match), by key ids:
+    what a window costs to find out once its figures agree."""
 
     scores: dict[tuple[int, tuple[int, ...]], float | None] = field(default_factory=dict)
-    figures: dict[int, list[str]] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.scores.clear()
-        self.figures.clear()
 
 
 class Planner:
@@ -117,7 +113,7 @@ class Planner:
             self._windows = WindowCache()  # (the Spark driver plans again once it has fetched texts)
         else:
             self._windows = self._kept_windows
-            if len(self._windows.scores) >= WINDOW_SCORES_KEPT or len(self._windows.figures) >= WINDOW_SCORES_KEPT:
+            if len(self._windows.scores) >= WINDOW_SCORES_KEPT:
                 self._windows.clear()
         rank = self._ranker(index, lo, hi)
         sources: dict[int, list[Source]] = {}
@@ -203,8 +199,7 @@ class Planner:
         """Sources where this paragraph is two or three consecutive kept paragraphs run together."""
         own_key = index.para_key[gid]
         key: str | None = None  # read when first needed
-        own_figures: list[str] = []
-        scores, figures_of = self._windows.scores, self._windows.figures
+        scores = self._windows.scores
         own_len = index.key_len[own_key]
         min_part = max(MIN_MERGE_PART, MIN_MERGE_SHARE * own_len)
         shortest, longest = self.verifier.matchable_lengths(own_len)  # of a joined window
@@ -212,7 +207,8 @@ class Planner:
         seen: set[tuple[int, ...]] = set()
         own = rank(gid)
         first_kept = self.settings.keep != KEEP_LONGEST  # then outranking is being earlier
-        para_key, key_len = index.para_key, index.key_len
+        para_key, key_len, prints = index.para_key, index.key_len, index.key_prints
+        own_print: int | None = None  # read when first needed, as the key
         for part in parts:
             for q in self._candidates(index, part, gid, lo, rank):
                 d_lo, d_hi = index.doc_range(index.para_doc[q])
@@ -242,24 +238,21 @@ class Planner:
                     if not first_kept and any(rank(w) >= own for w in window):
                         continue
                     window_keys: tuple[int, ...] = members(stretch_keys)
+                    # a window joins its members with spaces, so its figures are theirs and its
+                    # print the sum of theirs; the near rule asks the same figures of both sides,
+                    # and most windows fail on that alone, without a text read or joined
+                    if own_print is None:
+                        own_print = prints[own_key]
+                    if sum([prints[k] for k in window_keys]) & _U64 != own_print:
+                        continue
                     # the score depends on the texts only: windows of the same keys (a page
                     # scraped again and again) are compared once
                     score = scores.get((own_key, window_keys), _UNSCORED)
                     if score is _UNSCORED:
                         if key is None:
                             key = index.keys[own_key]
-                            own_figures = sorted(figures(key))
-                        window_figures: list[str] = []
-                        for k in window_keys:
-                            found = figures_of.get(k)
-                            if found is None:
-                                found = figures_of[k] = sorted(figures(index.keys[k]))
-                            window_figures += found
-                        if len(window_figures) != len(own_figures) or sorted(window_figures) != own_figures:
-                            score = scores[own_key, window_keys] = None  # not the same figures: near() says no
-                        else:
-                            joined = " ".join([index.keys[k] for k in window_keys])
-                            score = scores[own_key, window_keys] = self.verifier.near(key, joined)
+                        joined = " ".join([index.keys[k] for k in window_keys])
+                        score = scores[own_key, window_keys] = self.verifier.near(key, joined)
                     if score is not None:
                         out.append(Source(window, MERGED, score, part))
         return out

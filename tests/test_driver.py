@@ -15,11 +15,13 @@ from dedup.driver import (
     Collected,
     DriverPlan,
     HeldKeys,
+    HeldPrints,
     clusters_from_labels,
     plan_collected,
     union_find_labels,
 )
 from dedup.index import Index
+from dedup.keys import figure_print
 from dedup.model import REMOVE
 from dedup.verify import KeyMatch
 
@@ -107,3 +109,12 @@ def test_a_placeholder_is_never_planned_with() -> None:
     assert held[0] == "xyz"
     with pytest.raises(ValueError, match="expected 4"):
         held.hold({1: "toolong"})
+
+
+def test_a_figure_print_is_remembered_only_once_its_key_is_held() -> None:
+    held = HeldKeys([7, 4], {1: "ab 3"})
+    prints = HeldPrints(held)
+    assert prints[1] == figure_print("ab 3") != 0 and not held.misses
+    assert prints[0] == 0 and held.misses == {0}  # a placeholder has no figures, and is a miss
+    held.hold({0: "won 2-1"})
+    assert list(prints) == [figure_print("won 2-1"), figure_print("ab 3")] and prints[0] != 0

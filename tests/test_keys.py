@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 from dedup import compiled, keys
 from dedup.keys import (
     ALL_MARKS,
+    figure_print,
     figures,
     is_number,
     marks_in,
     matching_key,
+    python_figure_print,
     python_figures,
     python_matching_key,
     python_words,
@@ -108,6 +110,32 @@ def test_figures_of_every_code_point(find: Callable[[str], list[str]]) -> None:
     key = "won 3-1 on 12.5.2024, le 2e, x² ①, ٣ and 𝟘_b"  # superscripts and circled digits are not decimal
     assert find(key) == ["3", "1", "12", "5", "2024", "2e", "٣", "𝟘_b"]
     assert figures is not python_figures and figures("no digits here") == []
+
+
+@pytest.mark.parametrize("prints", [figure_print, python_figure_print], ids=["compiled", "python"])
+@given(members=st.lists(st.text(alphabet=st.characters(blacklist_categories=()), max_size=30), min_size=1, max_size=3),
+       key=st.text(alphabet="ab1 2.,-_\u00e9\u0663\u00b2x", max_size=30))
+def test_a_figure_print_is_the_figures_as_a_multiset(prints: Callable[[str], int], members: list[str],
+                                                     key: str) -> None:
+    """What the planner's window test relies on: the print of keys joined by spaces is the sum of
+    their prints (modulo 2**64), the same figures in any order give the same print, and (here,
+    where no 64-bit sum collides) other figures another print."""
+    joined = " ".join(members)
+    assert prints(joined) == sum(map(prints, members)) % 2**64
+    assert prints(" ".join(reversed(members))) == prints(joined)
+    same = sorted(figures(key)) == sorted(figures(joined))
+    assert (prints(key) == prints(joined)) == same
+    assert prints(key) == (figure_print(key) if prints is python_figure_print else python_figure_print(key))
+
+
+def test_figure_prints_of_every_code_point() -> None:
+    every = "".join(map(chr, range(0x110000)))
+    assert figure_print(every) == python_figure_print(every) != 0
+    assert figure_print("no digits here") == python_figure_print("") == 0
+    assert figure_print("12 ab3") == figure_print("ab3, 12") != figure_print("12 ab4") != figure_print("12")
+    assert figure_print is not python_figure_print
+    with pytest.raises(TypeError):
+        figure_print(b"12")  # type: ignore[arg-type]
 
 
 def test_keys_are_folded_compiled_when_the_install_has_it() -> None:

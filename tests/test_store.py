@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dedup import Deduplicator, Document, Settings
+from dedup.keys import figure_print
 from dedup.store import IndexMismatch, StoredIndex, stats
 
 P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
@@ -40,6 +41,10 @@ def test_a_reopened_index_gives_the_same_result_as_one_run(tmp_path: Path) -> No
     path = tmp_path / "i.sqlite"
     split = [r.cleaned for r in opened(path).clean(docs[:3])] + [r.cleaned for r in opened(path).clean(docs[3:])]
     assert split == one
+    reopened = opened(path).index
+    reopened.begin_batch()  # catches up with the file: keys, and the figure prints of their texts
+    assert len(reopened.keys) == 5 and len({*reopened.key_prints}) == 4  # "Number 0", "1", "2", none
+    assert list(reopened.key_prints) == [figure_print(k) for k in reopened.keys]
 
 
 def test_worker_processes_write_one_batch_at_a_time(tmp_path: Path) -> None:
@@ -108,6 +113,8 @@ def test_a_failed_batch_forgets_what_it_scored_by_key_id(tmp_path: Path, monkeyp
     assert c.cleaned == want.cleaned == f"{P1} {other}\n"
     (b,) = dedup.clean([Document("b", f"{P1} {P2}\n")])
     assert b.cleaned.strip() == "" and b.edits[0].rule == "merged"
+    # the figure prints of the keys, which windows are turned down on, followed the rollback too
+    assert list(dedup.index.key_prints) == [figure_print(k) for k in dedup.index.keys]
 
 
 def _worker(path: str, name: str, texts: list[str], out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
