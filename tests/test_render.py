@@ -1,8 +1,22 @@
 import json
+from bisect import bisect_right
 
 from conftest import check_records, run
+from hypothesis import given
+from hypothesis import strategies as st
 
-from dedup.render.jsonl import OFFSETS, SCHEMA, cluster_record, dumps, edit_record, edit_records, sha256
+from dedup.render.jsonl import (
+    _COMPACT,
+    OFFSETS,
+    SCHEMA,
+    _compact,
+    _Lines,
+    cluster_record,
+    dumps,
+    edit_record,
+    edit_records,
+    sha256,
+)
 
 P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
 P2 = "The ferry will stay moored at the north pier until October, then move to the river mouth."
@@ -64,3 +78,53 @@ def test_problem_records_carry_their_kind() -> None:
 def test_a_record_stays_on_one_line_whatever_line_breaks_the_text_holds() -> None:
     line = dumps({"old": "a\x85b\u2028c\u2029d\re\nf"})
     assert line.splitlines() == [line] and json.loads(line)["old"] == "a\x85b\u2028c\u2029d\re\nf"
+
+
+_SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
+            | st.floats(allow_nan=False, allow_infinity=False)
+            | st.text(alphabet=st.characters(blacklist_categories=()), max_size=12))
+_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                                                           max_size=4), max_leaves=12)
+
+
+@given(obj=st.dictionaries(st.text(max_size=6), _JSON, max_size=6))
+def test_records_are_encoded_as_json_writes_them(obj: dict[str, object]) -> None:
+    """orjson writes the lines whenever its text is json's (any finite float, integer and string
+    here: tiny floats, integers beyond 64 bits and lone surrogates go through json)."""
+    assert _compact(obj) == _COMPACT.encode(obj)
+
+
+def test_what_orjson_writes_otherwise_goes_through_json() -> None:
+    assert _compact({"a": 1e-05, "b": 2.5e-07, "c": -9.3e-05}) == '{"a":1e-05,"b":2.5e-07,"c":-9.3e-05}'
+    assert _compact({"n": 2**64, "s": "a\udc80"}) == '{"n":18446744073709551616,"s":"a\udc80"}'
+    assert _compact({"t": "0.00001 e-1 and 3e-5", "x": 0.0001}) == '{"t":"0.00001 e-1 and 3e-5","x":0.0001}'
+    assert _compact({"s": "".join(map(chr, range(0x80))) + "\u2028\x85é🙂"}) == _COMPACT.encode(
+        {"s": "".join(map(chr, range(0x80))) + "\u2028\x85é🙂"})
+
+
+def _whole_lines(text: str, start: int, end: int, limit: int | None) -> dict[str, object] | None:
+    """What ``_Lines.context`` answers, from an index of every newline."""
+    newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+    first = bisect_right(newlines, start - 1)
+    line_start = newlines[first - 1] + 1 if first else 0
+    if end > start and text[end - 1] == "\n":
+        line_end = end
+    else:
+        k = bisect_right(newlines, end - 1)
+        line_end = newlines[k] + 1 if k < len(newlines) else len(text)
+    if limit is not None and (start - line_start) + (line_end - end) > limit:
+        return None
+    return {"first": first + 1, "before": text[line_start:start], "after": text[end:line_end]}
+
+
+@given(text=st.text(alphabet="ab \n", max_size=40), cuts=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)),
+                                                                  max_size=8),
+       ordered=st.booleans(), limit=st.sampled_from([None, 0, 3]))
+def test_line_context_of_spans_in_any_order(text: str, cuts: list[tuple[int, int]], ordered: bool,
+                                            limit: int | None) -> None:
+    spans = [(min(a, b, len(text)), min(max(a, b), len(text))) for a, b in cuts]
+    if ordered:  # as a record asks: by start, spans apart
+        spans = sorted(spans)
+        spans = [s for k, s in enumerate(spans) if k == 0 or s[0] >= spans[k - 1][1]]
+    lines = _Lines(text)
+    assert [lines.context(s, e, limit) for s, e in spans] == [_whole_lines(text, s, e, limit) for s, e in spans]
