@@ -74,6 +74,26 @@ def python_suspect(text: str) -> bool:
 _compiled = extension()
 suspect: Callable[[str], bool] = python_suspect if _compiled is None else _compiled.suspect
 _all_in: Callable[[str, bytes], bool] | None = None if _compiled is None else _compiled.all_in
+
+# What whitespace_signs reports, a bit each: a tab, a carriage return, two spaces in a row, a space
+# or tab that ends a line (or the text), and blank lines (three line feeds in a row, or a line of
+# spaces or tabs only).
+TAB, CR, DOUBLE_SPACE, TRAILING, BLANK_LINES = 1, 2, 4, 8, 16
+
+
+def python_whitespace_signs(text: str) -> int:
+    """The whitespace patterns ``text`` holds (the bits above), one substring test each."""
+    signs = (TAB if "\t" in text else 0) | (CR if "\r" in text else 0) | (DOUBLE_SPACE if "  " in text else 0)
+    if text.endswith((" ", "\t")) or any(p in text for p in (" \n", "\t\n", " \r", "\t\r")):
+        signs |= TRAILING
+    if "\n\n\n" in text or _SPACED_BLANK.search(text) is not None:
+        signs |= BLANK_LINES
+    return signs
+
+
+# The same in one compiled pass (dedup/_kernels.c): the tests above took a pass each, slow ones on
+# text with a character beyond Latin-1, and were the largest part of fixing a document.
+whitespace_signs: Callable[[str], int] = python_whitespace_signs if _compiled is None else _compiled.whitespace_signs
 # Code points NFC leaves alone wherever they stand, when they are all a text holds: Latin up to
 # the combining marks (U+0300) and general punctuation (curly quotes, dashes), but for the few
 # that NFC maps elsewhere (U+2000, U+2001); the tests check every pair of them.
@@ -297,8 +317,13 @@ def _clusters(start: int, line: str) -> list[StageEdit]:
 def whitespace(text: str) -> list[StageEdit]:
     out: list[StageEdit] = []
     gone: list[tuple[int, int]] = []
-    # Cheap substring checks first: most text has none of these, and the regexes are slow.
-    blank_runs = "\n\n\n" in text or "\n\r\n\r\n" in text or _SPACED_BLANK.search(text) is not None
+    # The patterns first, in one pass (``whitespace_signs``): most text has none of them, and
+    # the regexes are slow. Each search below runs only when its pattern is there.
+    signs = whitespace_signs(text)
+    if not signs:
+        return out
+    returns = bool(signs & CR)
+    blank_runs = bool(signs & BLANK_LINES) or (returns and "\n\r\n\r\n" in text)
     for m in _BLANK_RUN.finditer(text) if blank_runs else ():
         run = m.group(1)
         first = run.index("\n") + 1  # keep the first blank line, drop the rest
@@ -309,16 +334,12 @@ def whitespace(text: str) -> list[StageEdit]:
     def inside_gone(pos: int) -> bool:
         return any(a <= pos < b for a, b in gone)
 
-    # one two-character scan; the tab and carriage-return pairs only when those characters
-    # occur at all (a one-character scan is several times faster)
-    tabs, returns = "\t" in text, "\r" in text
-    trailing = (text.endswith((" ", "\t")) or " \n" in text or (tabs and "\t\n" in text)
-                or (returns and (" \r" in text or (tabs and "\t\r" in text))))
-    for m in _TRAILING.finditer(text) if trailing else ():
+    for m in _TRAILING.finditer(text) if signs & TRAILING else ():
         if not inside_gone(m.start()):
             out.append(StageEdit(m.start(), m.end(), "", WHITESPACE, "trailing spaces"))
-    out.extend(StageEdit(s, e, " ", WHITESPACE, "run of spaces or tabs") for s, e in _inner_runs(text))
-    if "\r\n" in text:
+    if signs & (DOUBLE_SPACE | TAB):
+        out.extend(StageEdit(s, e, " ", WHITESPACE, "run of spaces or tabs") for s, e in _inner_runs(text))
+    if returns and "\r\n" in text:
         out.extend(StageEdit(m.start(), m.start() + 1, "", WHITESPACE, "CRLF line break")
                    for m in re.finditer("\r\n", text) if not inside_gone(m.start()))
     return out

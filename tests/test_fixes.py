@@ -292,3 +292,32 @@ def test_the_compiled_mojibake_check_is_the_byte_pattern_for_every_character() -
 @given(text=st.text(alphabet=st.sampled_from("aÃÂôõ\x80\x9f\xa0\xbf\xc0€™Œ–\ud800é中 "), max_size=12))
 def test_the_mojibake_check_is_the_byte_pattern_on_any_text(check: Callable[[str], bool], text: str) -> None:
     assert check(text) is _suspect_bytes(text)
+
+
+def _signs_by_regex(text: str) -> int:
+    """The whitespace signs by their definitions, a regex each."""
+    found = [re.search(r"\t", text), re.search(r"\r", text), re.search(r"  ", text),
+             re.search(r"[ \t](?:\n|\r|\Z)", text), re.search(r"\n\n\n|\n[ \t]+\r?\n", text)]
+    return sum(bit for bit, m in zip((fixes.TAB, fixes.CR, fixes.DOUBLE_SPACE, fixes.TRAILING, fixes.BLANK_LINES),
+                                     found, strict=True) if m)
+
+
+@pytest.mark.parametrize("signs", [fixes.whitespace_signs, fixes.python_whitespace_signs], ids=["compiled", "python"])
+@given(text=st.text(alphabet=st.sampled_from(["a", " ", "\t", "\n", "\r", "\x0b", "\x0c", "é", "\u2019", "🙂"]),
+                    max_size=16))
+def test_whitespace_signs_are_the_patterns_the_fix_looks_for(signs: Callable[[str], int], text: str) -> None:
+    assert signs(text) == _signs_by_regex(text)
+    assert signs(text * 2) == _signs_by_regex(text * 2)
+
+
+def test_whitespace_signs_on_every_width_of_text() -> None:
+    assert fixes.whitespace_signs is not fixes.python_whitespace_signs  # this install has the extension
+    for wide in ("", "é", "\u2019", "🙂"):  # one, two and four bytes a character
+        assert fixes.whitespace_signs(wide + "a\n \r\nb") == fixes.CR | fixes.TRAILING | fixes.BLANK_LINES
+        assert fixes.whitespace_signs(wide + "a  b\tc \n") == fixes.DOUBLE_SPACE | fixes.TAB | fixes.TRAILING
+        assert fixes.whitespace_signs(wide + "a\n\nb\n\n") == 0 and fixes.whitespace_signs(wide + "a\n\n\nb") == 16
+        assert fixes.whitespace_signs(wide + "end ") == fixes.TRAILING
+    with pytest.raises(TypeError):
+        fixes.whitespace_signs(b"a  b")  # type: ignore[arg-type]
+    # a text without any of them is not changed by the whitespace fix, and most text is like that
+    assert fix("Un paragraphe ’ordinaire’.\n\nUn autre.\n", "whitespace") == "Un paragraphe ’ordinaire’.\n\nUn autre.\n"
