@@ -546,7 +546,7 @@ def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool,
                 at = position[item.input.id]
                 totals.add(doc)
                 if report is not None:
-                    report.document(doc, texts)
+                    report.document(doc, texts, item.sha256)
                 if check:
                     if doc.changed:
                         messages.info(f"would clean {item.input.id} ({len(doc.edits)} edit(s))")

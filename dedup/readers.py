@@ -28,6 +28,7 @@ from __future__ import annotations
 import codecs
 import errno
 import fnmatch
+import hashlib
 import io
 import os
 import stat
@@ -80,13 +81,16 @@ class Stamp:
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """A readable input: its document, the file's state when read (None for stdin) and whether
-    its encoding was detected (``--encoding auto``) rather than given."""
+    """A readable input: its document, the file's state when read (None for stdin), whether
+    its encoding was detected (``--encoding auto``) rather than given, and ``sha256:`` with the
+    SHA-256 of the bytes read when they are the UTF-8 of the text (decoded as UTF-8, which is
+    then lossless): the edit record's input hash, without encoding the text again."""
 
     input: Input
     document: Document
     stamp: Stamp | None = None
     detected: bool = False
+    sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,7 +473,8 @@ def read_input(item: Input, stdin: BinaryIO | None = None, *, encoding: str = UT
         data, st = got
         stamp = Stamp.of(st)
     text = decode(data, source, encoding)
-    del data  # a large input is held once, as text
     if isinstance(text, Problem):
         return text
-    return Loaded(item, Document(item.id, text.text, source, text.encoding), stamp, text.detected)
+    raw_hash = "sha256:" + hashlib.sha256(data).hexdigest() if text.encoding == UTF8 else None
+    del data  # a large input is held once, as text
+    return Loaded(item, Document(item.id, text.text, source, text.encoding), stamp, text.detected, raw_hash)

@@ -1,4 +1,5 @@
 import codecs
+import hashlib
 import io
 import os
 import socket
@@ -18,6 +19,7 @@ from dedup.readers import (
     read_inputs,
     unchanged_since,
 )
+from dedup.render.jsonl import sha256
 
 
 def test_discover_walks_folders_in_sorted_order(tmp_path: Path) -> None:
@@ -125,6 +127,25 @@ def test_read_inputs_records_the_encoding(tmp_path: Path) -> None:
     found, _ = discover([str(f)])
     loaded, problems = read_inputs(found, encoding="cp1252")
     assert problems == [] and loaded[0].document.encoding == "cp1252" and loaded[0].document.text == FRENCH
+
+
+@pytest.mark.parametrize(("data", "encoding", "from_bytes"), [
+    (FRENCH.encode(), "utf-8", True),
+    (codecs.BOM_UTF8 + FRENCH.encode(), "auto", True),  # the mark stays in the text, so the bytes are its UTF-8
+    (FRENCH.encode("cp1252"), "cp1252", False),
+    (codecs.BOM_UTF16_LE + FRENCH.encode("utf-16-le"), "auto", False),
+])
+def test_the_input_hash_comes_from_the_bytes_when_they_are_the_texts_utf8(
+        tmp_path: Path, data: bytes, encoding: str, from_bytes: bool) -> None:
+    f = tmp_path / "a.txt"
+    f.write_bytes(data)
+    loaded, _ = read_inputs(discover([str(f)])[0], encoding=encoding)
+    text = loaded[0].document.text
+    assert text.lstrip("\ufeff") == FRENCH
+    if from_bytes:
+        assert loaded[0].sha256 == sha256(text) == "sha256:" + hashlib.sha256(data).hexdigest()
+    else:
+        assert loaded[0].sha256 is None and sha256(text) != "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 # -- sizes, races ------------------------------------------------------------------------------------

@@ -130,11 +130,13 @@ def _kept_text(text_of: Mapping[str, str], ref: ParagraphRef) -> str | None:
 
 
 def edit_record(result: DocumentResult, fingerprint: str, text_of: Mapping[str, str],
-                kept_text: Callable[[ParagraphRef], str | None] | None = None) -> dict[str, Any]:
+                kept_text: Callable[[ParagraphRef], str | None] | None = None,
+                input_sha256: str | None = None) -> dict[str, Any]:
     """The JSON object for one document (``schema`` / ``version`` identify the layout).
 
     ``text_of`` maps document ids to their input text, for the text of each kept copy;
-    ``kept_text``, when given, is asked for each kept copy's text instead.
+    ``kept_text``, when given, is asked for each kept copy's text instead. ``input_sha256``:
+    ``sha256(text)`` when the caller has it already (from the bytes read).
     """
     if kept_text is None:
         def kept_text(ref: ParagraphRef) -> str | None:
@@ -145,7 +147,7 @@ def edit_record(result: DocumentResult, fingerprint: str, text_of: Mapping[str, 
     document: dict[str, Any] = {"id": result.document.id, "source": result.document.source}
     if result.document.encoding != UTF8:
         document["encoding"] = result.document.encoding
-    text_hash = sha256(text)
+    text_hash = input_sha256 or sha256(text)
     cleaned_hash = text_hash if result.cleaned == text else sha256(result.cleaned)  # most are unchanged
     return {
         "schema": SCHEMA,
