@@ -60,6 +60,93 @@ static int take(PyObject *obj, Held *h, Py_ssize_t itemsize, int writable, const
     return 0;
 }
 
+/* -- merged-line windows ---------------------------------------------------------------------- */
+
+/* plan._MERGE_WINDOWS: the members of each window, as offsets from the part's copy q. */
+static const int WINDOW_SIZE[7] = {2, 2, 2, 2, 3, 3, 3};
+static const int WINDOW_OFFSETS[7][3] = {{-1, 0, 0}, {0, 1, 0}, {-2, 0, 0}, {0, 2, 0}, {-1, 0, 1}, {-2, -1, 0}, {0, 1, 2}};
+
+/* merge_windows(para_key, key_len, prints, first, end, q, gid, min_part, shortest, longest,
+ * own_print): the windows around paragraph q (members between first and end) that could be the
+ * paragraph gid run together: every member's key at least min_part characters, the joined length
+ * between shortest and longest, gid not among them, and the members' figure prints summing to
+ * own_print. A list of (paragraphs, keys) tuples, in plan._MERGE_WINDOWS order (plan._windows,
+ * the Python loop this replaces, gives the same). */
+static PyObject *merge_windows(PyObject *self, PyObject *args) {
+    PyObject *o[3];
+    Py_ssize_t first, end, q, gid, shortest, longest;
+    double min_part;
+    unsigned long long own_print;
+    if (!PyArg_ParseTuple(args, "OOOnnnndnnK:merge_windows", &o[0], &o[1], &o[2], &first, &end, &q, &gid,
+                          &min_part, &shortest, &longest, &own_print)) {
+        return NULL;
+    }
+    Held para_key = {0}, key_len = {0}, prints = {0};
+    Py_ssize_t n_paras, n_keys, n_prints;
+    PyObject *out = NULL;
+    if (take(o[0], &para_key, 4, 0, "para_key", &n_paras) < 0 || take(o[1], &key_len, 4, 0, "key_len", &n_keys) < 0 ||
+        take(o[2], &prints, 8, 0, "prints", &n_prints) < 0) {
+        goto done;
+    }
+    if (first < 0 || end > n_paras || first > q || q >= end || n_prints < n_keys) {
+        PyErr_SetString(PyExc_ValueError, "merge_windows: q, first or end out of range");
+        goto done;
+    }
+    const int32_t *keys = para_key.view.buf, *lengths = key_len.view.buf;
+    const uint64_t *print_of = prints.view.buf;
+    for (Py_ssize_t g = first; g < end; g++) {
+        if (keys[g] < 0 || keys[g] >= n_keys) {
+            PyErr_SetString(PyExc_ValueError, "merge_windows: a paragraph's key is out of range");
+            goto done;
+        }
+    }
+    out = PyList_New(0);
+    for (int w = 0; out != NULL && w < 7; w++) {
+        const int size = WINDOW_SIZE[w];
+        const int *offsets = WINDOW_OFFSETS[w];
+        if (q + offsets[0] < first || q + offsets[size - 1] >= end) {
+            continue;
+        }
+        Py_ssize_t total = size - 1;
+        int fits = 1, has_gid = 0;
+        uint64_t sum = 0;
+        for (int m = 0; m < size; m++) {
+            const Py_ssize_t g = q + offsets[m];
+            const int32_t length = lengths[keys[g]];
+            fits &= (double)length >= min_part;
+            total += length;
+            has_gid |= g == gid;
+            sum += print_of[keys[g]];
+        }
+        if (!fits || total < shortest || total > longest || has_gid || sum != (uint64_t)own_print) {
+            continue;
+        }
+        PyObject *window = PyTuple_New(size), *window_keys = PyTuple_New(size), *item = NULL;
+        for (int m = 0; window != NULL && window_keys != NULL && m < size; m++) {
+            const Py_ssize_t g = q + offsets[m];
+            PyObject *a = PyLong_FromSsize_t(g), *b = PyLong_FromLong(keys[g]);
+            if (a == NULL || b == NULL) {
+                Py_XDECREF(a), Py_XDECREF(b);
+                Py_CLEAR(window);
+                break;
+            }
+            PyTuple_SET_ITEM(window, m, a);
+            PyTuple_SET_ITEM(window_keys, m, b);
+        }
+        if (window != NULL && window_keys != NULL) {
+            item = PyTuple_Pack(2, window, window_keys);
+        }
+        Py_XDECREF(window), Py_XDECREF(window_keys);
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_CLEAR(out);
+        }
+        Py_XDECREF(item);
+    }
+done:
+    release(&para_key), release(&key_len), release(&prints);
+    return out;
+}
+
 /* -- signatures ------------------------------------------------------------------------------ */
 
 /* One key as the signature loop reads it: its characters in place, in the str's own storage. */
@@ -1555,6 +1642,9 @@ static PyMethodDef methods[] = {
     {"content_preserved", content_preserved, METH_VARARGS,
      "content_preserved(removed, kept) -> the content guard for near copies (verify.content_preserved)."},
     {"figures", figures, METH_O, "figures(text) -> the runs of \\w in text that hold a decimal digit, in order."},
+    {"merge_windows", merge_windows, METH_VARARGS,
+     "merge_windows(para_key i32, key_len i32, prints u64, first, end, q, gid, min_part, shortest, longest, own_print) "
+     "-> [(paragraphs, keys)]: the merged-line windows around q that pass the length and figure tests (plan._windows)."},
     {"whitespace_signs", whitespace_signs, METH_O,
      "whitespace_signs(text) -> bits: a tab, a carriage return, two spaces, a space or tab ending a line, blank lines "
      "(fixes.whitespace_signs)."},

@@ -20,11 +20,13 @@ outranks the batch and is never changed):
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+from dedup.compiled import extension
 from dedup.index import Index
 from dedup.model import ALONE, IN_RUN
 from dedup.settings import KEEP_LONGEST, SCOPE_DOCUMENT, Settings
@@ -46,6 +48,10 @@ _WINDOW_GETTERS = {
     shift: [(offsets, itemgetter(*(shift + d for d in offsets))) for offsets in _MERGE_WINDOWS]
     for shift in range(_REACH + 1)
 }
+_compiled = extension()
+# python_merge_windows compiled, for an index whose columns are arrays (a Spark driver's figure
+# prints are computed as read: it takes the Python loop)
+_merge_windows = None if _compiled is None else _compiled.merge_windows
 
 
 def is_list_item(key: str) -> bool:
@@ -82,6 +88,54 @@ class Plan:
 
 
 WINDOW_SCORES_KEPT = 1 << 16  # window scores a planner remembers across batches (about 16 MB)
+
+
+def python_merge_windows(para_key: Sequence[int], key_len: Sequence[int], prints: Sequence[int], first: int, end: int,
+                         q: int, gid: int, min_part: float, shortest: int, longest: int,
+                         own_print: Callable[[], int]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The windows around paragraph ``q`` (members from ``first`` to ``end``) that could be
+    paragraph ``gid`` run together, as (paragraphs, keys), in ``_MERGE_WINDOWS`` order: every
+    member's key at least ``min_part`` characters long, the joined length between ``shortest``
+    and ``longest`` (these turn down most windows), ``gid`` not a member, and the members' figure
+    prints summing to ``own_print()`` (asked when first needed). A window joins its members with
+    spaces, so its figures are theirs and its print the sum of theirs; the near rule asks the
+    same figures of both sides, and most windows that pass on length fail on that, without a
+    text read or joined. ``_kernels.merge_windows`` is the same loop, compiled."""
+    out: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    stretch = tuple(range(first, end))
+    stretch_keys = tuple(para_key[first:end])
+    stretch_lengths = tuple(key_len[k] for k in stretch_keys)
+    for offsets, members in _WINDOW_GETTERS[q - first]:
+        if q + offsets[0] < first or q + offsets[-1] >= end:
+            continue
+        lengths: tuple[int, ...] = members(stretch_lengths)
+        if min(lengths) < min_part:
+            continue  # every piece must carry real text, not a stray label
+        if not shortest <= sum(lengths) + len(lengths) - 1 <= longest:
+            continue  # the joined text could not reach the threshold
+        window: tuple[int, ...] = members(stretch)
+        if gid in window:
+            continue
+        window_keys: tuple[int, ...] = members(stretch_keys)
+        if sum([prints[k] for k in window_keys]) & _U64 != own_print():
+            continue
+        out.append((window, window_keys))
+    return out
+
+
+class _Lazy:
+    """A value computed when first asked for."""
+
+    __slots__ = ("_get", "_value")
+
+    def __init__(self, get: Callable[[], int]) -> None:
+        self._get: Callable[[], int] | None = get
+        self._value = 0
+
+    def __call__(self) -> int:
+        if self._get is not None:
+            self._value, self._get = self._get(), None
+        return self._value
 
 
 @dataclass(slots=True)
@@ -208,7 +262,9 @@ class Planner:
         own = rank(gid)
         first_kept = self.settings.keep != KEEP_LONGEST  # then outranking is being earlier
         para_key, key_len, prints = index.para_key, index.key_len, index.key_prints
-        own_print: int | None = None  # read when first needed, as the key
+        compiled = _merge_windows if isinstance(prints, array) and isinstance(para_key, array) else None
+        own_print = _Lazy(lambda: prints[own_key])  # read when first needed, as the key: a Spark driver
+        # fetches what it reads
         for part in parts:
             for q in self._candidates(index, part, gid, lo, rank):
                 d_lo, d_hi = index.doc_range(index.para_doc[q])
@@ -217,33 +273,17 @@ class Planner:
                     end = min(end, gid)  # a window must lie before the paragraph
                 if end - first < 2:
                     continue
-                # the stretch of paragraphs around q that windows draw from, read once
-                stretch = tuple(range(first, end))
-                stretch_keys = tuple(para_key[first:end])
-                stretch_lengths = tuple(key_len[k] for k in stretch_keys)
-                for offsets, members in _WINDOW_GETTERS[q - first]:
-                    if q + offsets[0] < first or q + offsets[-1] >= end:
-                        continue
-                    # the length tests first: they turn down most windows, and depend on the
-                    # window alone, like every test here (so their order does not matter)
-                    lengths: tuple[int, ...] = members(stretch_lengths)
-                    if min(lengths) < min_part:
-                        continue  # every piece must carry real text, not a stray label
-                    if not shortest <= sum(lengths) + len(lengths) - 1 <= longest:
-                        continue  # the joined text could not reach the threshold
-                    window: tuple[int, ...] = members(stretch)
-                    if window in seen or gid in window:
+                if compiled is not None:
+                    windows = compiled(para_key, key_len, prints, first, end, q, gid, min_part, shortest, longest,
+                                       prints[own_key])
+                else:
+                    windows = python_merge_windows(para_key, key_len, prints, first, end, q, gid, min_part,
+                                                   shortest, longest, own_print)
+                for window, window_keys in windows:
+                    if window in seen:
                         continue
                     seen.add(window)
                     if not first_kept and any(rank(w) >= own for w in window):
-                        continue
-                    window_keys: tuple[int, ...] = members(stretch_keys)
-                    # a window joins its members with spaces, so its figures are theirs and its
-                    # print the sum of theirs; the near rule asks the same figures of both sides,
-                    # and most windows fail on that alone, without a text read or joined
-                    if own_print is None:
-                        own_print = prints[own_key]
-                    if sum([prints[k] for k in window_keys]) & _U64 != own_print:
                         continue
                     # the score depends on the texts only: windows of the same keys (a page
                     # scraped again and again) are compared once

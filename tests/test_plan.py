@@ -1,12 +1,16 @@
 """The decision rules: standing duplicates, repeated runs, list items, merged lines, keep rules."""
 
+from array import array
+
+import pytest
 from conftest import cleaned, removal, run
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dedup import _kernels
 from dedup.keys import figures
 from dedup.model import ALONE, IN_RUN
-from dedup.plan import is_list_item
+from dedup.plan import is_list_item, python_merge_windows
 from dedup.verify import Verifier
 
 LONG_A = "The city council opened a floating library on the old harbour on Saturday afternoon."
@@ -130,3 +134,36 @@ def test_every_removal_points_at_a_kept_paragraph() -> None:
             assert all((k.doc, k.index) not in removed for k in e.kept)
             assert removal(e)[1] >= result.settings.threshold
     assert cleaned({"a": text, "b": lines(LONG_B, LONG_A)})["b"] == "\n"  # all of b is a copy
+
+
+@given(keys=st.lists(st.integers(0, 5), min_size=2, max_size=9), lengths=st.lists(st.integers(0, 60), min_size=6,
+                                                                                max_size=6),
+       prints=st.lists(st.sampled_from([0, 1, 2**63, 2**64 - 1]), min_size=6, max_size=6), data=st.data())
+def test_compiled_merge_windows_are_the_python_loops(keys: list[int], lengths: list[int], prints: list[int],
+                                                     data: st.DataObject) -> None:
+    """The merged-line windows around a part's copy that pass the length and figure tests: the
+    compiled loop (``_kernels.merge_windows``) and ``python_merge_windows`` give the same, in the
+    same order, with the figure prints adding up past 2**64."""
+    n = len(keys)
+    q = data.draw(st.integers(0, n - 1))
+    first = data.draw(st.integers(max(0, q - 2), q))
+    end = data.draw(st.integers(q + 1, min(n, q + 3)))
+    gid = data.draw(st.integers(0, n + 1))
+    min_part = data.draw(st.sampled_from([0.0, 15.0, 20.5]))
+    shortest, longest = data.draw(st.integers(0, 80)), data.draw(st.integers(0, 200))
+    own = data.draw(st.sampled_from([0, 1, 2, 2**63, 2**63 + 1, 2**64 - 2]))
+    columns = array("i", keys), array("i", lengths), array("Q", prints)
+    want = python_merge_windows(*columns, first, end, q, gid, min_part, shortest, longest, lambda: own)
+    assert _kernels.merge_windows(*columns, first, end, q, gid, min_part, shortest, longest, own) == want
+
+
+def test_compiled_merge_windows_check_their_arguments() -> None:
+    keys, lengths, prints = array("i", [0, 1, 0]), array("i", [20, 30]), array("Q", [0, 0])
+    assert _kernels.merge_windows(keys, lengths, prints, 0, 3, 1, 9, 15.0, 0, 100, 0) == [
+        ((0, 1), (0, 1)), ((1, 2), (1, 0)), ((0, 1, 2), (0, 1, 0))]
+    with pytest.raises(ValueError, match="out of range"):
+        _kernels.merge_windows(keys, lengths, prints, 0, 4, 1, 9, 15.0, 0, 100, 0)  # end past the paragraphs
+    with pytest.raises(ValueError, match="out of range"):
+        _kernels.merge_windows(array("i", [0, 5, 0]), lengths, prints, 0, 3, 1, 9, 15.0, 0, 100, 0)  # no key 5
+    with pytest.raises(TypeError, match="8 bytes"):
+        _kernels.merge_windows(keys, lengths, array("i", [0, 0]), 0, 3, 1, 9, 15.0, 0, 100, 0)
