@@ -263,8 +263,9 @@ class Planner:
         first_kept = self.settings.keep != KEEP_LONGEST  # then outranking is being earlier
         para_key, key_len, prints = index.para_key, index.key_len, index.key_prints
         compiled = _merge_windows if isinstance(prints, array) and isinstance(para_key, array) else None
-        own_print = _Lazy(lambda: prints[own_key])  # read when first needed, as the key: a Spark driver
-        # fetches what it reads
+        # without the compiled loop, the print is read when first needed, as the key (a Spark driver
+        # fetches what it reads)
+        own_print = _Lazy(lambda: prints[own_key]) if compiled is None else None
         for part in parts:
             for q in self._candidates(index, part, gid, lo, rank):
                 d_lo, d_hi = index.doc_range(index.para_doc[q])
@@ -277,6 +278,7 @@ class Planner:
                     windows = compiled(para_key, key_len, prints, first, end, q, gid, min_part, shortest, longest,
                                        prints[own_key])
                 else:
+                    assert own_print is not None
                     windows = python_merge_windows(para_key, key_len, prints, first, end, q, gid, min_part,
                                                    shortest, longest, own_print)
                 for window, window_keys in windows:
