@@ -35,6 +35,7 @@ MB/s, paragraphs/s, the ratio to dedup end to end on one job and with its defaul
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -275,6 +276,10 @@ def main() -> None:
         ap.error("give the corpus file (one paragraph per line)")
     corpus = Path(args.corpus)
     peers_at = args.peers_at or max(args.sizes)
+    # dedup's modules byte-compiled first, as ``pip install`` leaves an installed package (and as
+    # the peers are): a checkout run with PYTHONDONTWRITEBYTECODE set would otherwise compile
+    # every module from source on every run, about 0.13 s of each ``dedup clean`` here.
+    compileall.compile_dir(str(REPO / "dedup"), quiet=1)
     print(f"machine: {machine()}")
     print(f"corpus: {corpus} (char {NGRAM}-gram shingles, {NUM_PERM} permutations, "
           f"best of {args.rounds} rounds)\n")

@@ -37,9 +37,6 @@ from dataclasses import dataclass
 from functools import cache
 from html.entities import html5
 
-import ftfy
-from ftfy.badness import is_bad
-
 from dedup.compiled import extension
 from dedup.compose import Composer, StageEdit
 
@@ -111,12 +108,24 @@ def _nfc_stable() -> bytes:
             table[code] = not unicodedata.combining(c) and unicodedata.is_normalized("NFC", c)
     return bytes(table)
 
-_FTFY = ftfy.TextFixerConfig(
-    unescape_html=False, remove_terminal_escapes=False, fix_encoding=True, restore_byte_a0=True,
-    replace_lossy_sequences=True, decode_inconsistent_utf8=True, fix_c1_controls=True,
-    fix_latin_ligatures=False, fix_character_width=False, uncurl_quotes=False, fix_line_breaks=False,
-    fix_surrogates=True, remove_control_chars=False, normalization=None, explain=False,
-)
+
+@cache
+def _ftfy() -> tuple[Callable[[str], bool], Callable[[str], str]]:
+    """ftfy's badness test and its encoding repair with dedup's settings, imported when a line
+    first looks suspect: most runs meet no mojibake, and importing ftfy (and wcwidth) costs
+    about 50 ms, a tenth of the command's start."""
+    import ftfy
+    from ftfy.badness import is_bad
+
+    config = ftfy.TextFixerConfig(
+        unescape_html=False, remove_terminal_escapes=False, fix_encoding=True, restore_byte_a0=True,
+        replace_lossy_sequences=True, decode_inconsistent_utf8=True, fix_c1_controls=True,
+        fix_latin_ligatures=False, fix_character_width=False, uncurl_quotes=False, fix_line_breaks=False,
+        fix_surrogates=True, remove_control_chars=False, normalization=None, explain=False,
+    )
+    return is_bad, lambda text: ftfy.fix_text(text, config)
+
+
 _INVISIBLE_CHARS = "\u00ad\u200b\u2060\ufeff"
 _INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]+")
 _LINE = re.compile(r"[^\r\n]*")
@@ -246,9 +255,12 @@ def mojibake(text: str) -> list[StageEdit]:
         return out
     for start, line in _lines(text):
         for at, part in _parts(line):
-            if not suspect(part) or not is_bad(part):
+            if not suspect(part):
                 continue
-            edit = _trimmed(start + at, part, ftfy.fix_text(part, _FTFY), MOJIBAKE, "mojibake repaired (ftfy)")
+            is_bad, fix_encoding = _ftfy()
+            if not is_bad(part):
+                continue
+            edit = _trimmed(start + at, part, fix_encoding(part), MOJIBAKE, "mojibake repaired (ftfy)")
             if edit is not None:
                 out.append(edit)
     return out

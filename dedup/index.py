@@ -165,11 +165,28 @@ class Index:
 
     def add_document(self, doc_id: str, paragraphs: Iterator[tuple[int, int, int]]) -> int:
         """Append a document and its paragraphs ``(key id, start, end)``; return its number."""
+        rows = list(paragraphs)
+        return self.add_columns(doc_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+
+    def add_columns(self, doc_id: str, kids: Sequence[int], starts: Sequence[int], ends: Sequence[int]) -> int:
+        """``add_document`` with the paragraphs given as columns: each column of the index is
+        extended once per document, not once per paragraph."""
         d = len(self.doc_ids)
+        n = len(kids)
+        if not len(starts) == len(ends) == n:
+            raise ValueError(f"{n} keys for {len(starts)} starts and {len(ends)} ends")
+        first = len(self.para_key)
         self.doc_ids.append(doc_id)
-        for i, (kid, start, end) in enumerate(paragraphs):
-            self.append_paragraph(d, i, kid, start, end, 0)
-        self.doc_start.append(len(self.para_key))
+        self.para_doc.extend([d] * n)
+        self.para_index.extend(range(n))
+        self.para_key.extend(kids)
+        self.para_start.extend(starts)
+        self.para_end.extend(ends)
+        self.removed.extend(bytes(n))
+        note = self._note_occurrence
+        for gid, kid in enumerate(kids, first):
+            note(kid, gid)
+        self.doc_start.append(first + n)
         return d
 
     def append_paragraph(self, doc: int, index: int, kid: int, start: int, end: int, removed: int) -> None:

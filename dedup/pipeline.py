@@ -738,18 +738,17 @@ class Deduplicator:
         pieces: set[int] = set()
         new_rows: list[int] = []  # position among the batch's keys of each new key
         index.prefetch(key for prep in prepared for key in prep.keys)
+        intern = index.intern
         at = 0  # position of the document's first key among the batch's keys
         for doc, prep in zip(docs, prepared, strict=True):
             seg = prep.segments
-
-            def paragraphs(prep: Prepared = prep, seg: Segments = seg, at: int = at) -> Iterator[tuple[int, int, int]]:
-                for i, (key, s, e) in enumerate(zip(prep.keys, seg.starts, seg.ends, strict=True)):
-                    kid = index.intern(key)
-                    if kid == first + len(new_rows):
-                        new_rows.append(at + i)
-                    yield kid, s, e
-
-            numbers.append(index.add_document(doc.id, paragraphs()))
+            kids: list[int] = []
+            for row, key in enumerate(prep.keys, at):
+                kid = intern(key)
+                if kid == first + len(new_rows):
+                    new_rows.append(row)
+                kids.append(kid)
+            numbers.append(index.add_columns(doc.id, kids, seg.starts, seg.ends))
             if seg.continued:  # pieces of an over-long paragraph: cut from one line, never lines run together
                 lo_d, _ = index.doc_range(numbers[-1])
                 pieces.update(index.para_key[lo_d + i] for i in range(len(seg))

@@ -84,6 +84,25 @@ def test_a_short_typo_line_inside_a_copied_block_is_checked_against_its_neighbou
     assert cleaned({"a": text})["a"] == lines(LONG_A, '- "Miracle" -', LONG_B, LONG_C)
 
 
+def test_a_typo_line_inside_a_copied_block_must_keep_its_figures() -> None:
+    # the gap check turns pairs down on their lengths and figure prints before reading a text:
+    # the same figures must still be found, and one changed figure must keep the line
+    typo = lines(LONG_A, '- "Miracle" 19:30 -', LONG_B, LONG_C, LONG_A, '- "Miarcle" 19:30 -', LONG_B)
+    assert cleaned({"a": typo})["a"] == lines(LONG_A, '- "Miracle" 19:30 -', LONG_B, LONG_C)
+    other_time = lines(LONG_A, '- "Miracle" 19:30 -', LONG_B, LONG_C, LONG_A, '- "Miarcle" 19:45 -', LONG_B)
+    assert cleaned({"a": other_time})["a"] == lines(LONG_A, '- "Miracle" 19:30 -', LONG_B, LONG_C,
+                                                     '- "Miarcle" 19:45 -')
+
+
+@given(a=st.text(alphabet="ab1 2.\u00e9", max_size=30), b=st.text(alphabet="ab1 2.\u00e9", max_size=30))
+def test_near_is_none_outside_the_matchable_lengths(a: str, b: str) -> None:
+    """What the planner's length tests rely on (merged windows and the gap check)."""
+    verifier = Verifier(0.85)
+    shortest, longest = verifier.matchable_lengths(len(a))
+    if not shortest <= len(b) <= longest:
+        assert verifier.near(a, b) is None
+
+
 FIGURES_A = "The 2024 budget gave the harbour library 3.5 million euros, 12% more than in 2023."
 FIGURES_B = "Its 40,000 books arrived on 7 March, carried aboard by 150 volunteers in two days."
 
