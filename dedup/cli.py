@@ -18,6 +18,7 @@ is written as it is produced. Memory holds the index and the documents in flight
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -56,7 +57,7 @@ from dedup.readers import (
     unchanged_since,
 )
 from dedup.records import Records, load_records, read_records
-from dedup.render.jsonl import cluster_record, dumps
+from dedup.render.jsonl import cluster_record, digest, dumps
 from dedup.render.report import FORMATS, render_report, select
 from dedup.restore import restore_files
 from dedup.runner import KeptTexts, ReportWriter, Totals
@@ -545,22 +546,28 @@ def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool,
                 item = inflight.pop(doc.document.id)
                 at = position[item.input.id]
                 totals.add(doc)
+                # a changed text both hashed for the report and written: encoded once, for both
+                cleaned: str | bytes = doc.cleaned
+                if report is not None and doc.changed and (in_place or output_dir) and not check:
+                    with contextlib.suppress(UnicodeEncodeError):  # (a lone surrogate: as before)
+                        cleaned = doc.cleaned.encode("utf-8")
                 if report is not None:
-                    report.document(doc, texts, item.sha256)
+                    report.document(doc, texts, item.sha256,
+                                    digest(cleaned) if isinstance(cleaned, bytes) else None)
                 if check:
                     if doc.changed:
                         messages.info(f"would clean {item.input.id} ({len(doc.edits)} edit(s))")
                 elif in_place:
                     if doc.changed:
                         written(writes.submit(at, partial(
-                            _write, os.path.realpath(item.input.path), doc.cleaned, item, durable=True)))
+                            _write, os.path.realpath(item.input.path), cleaned, item, durable=True)))
                 elif output_dir:
                     target = targets[item.input.id]
                     if isinstance(target, Problem):
                         messages.problem(target)
                         placed.append((at, target))
                     else:
-                        written(writes.submit(at, partial(_write, target, doc.cleaned, item, durable=False)))
+                        written(writes.submit(at, partial(_write, target, cleaned, item, durable=False)))
                 else:
                     _stdout_text(doc.cleaned)
             written(writes.finish())
@@ -596,9 +603,9 @@ def _finish_report(report: ReportWriter | None, problems: list[Problem], message
         problems.append(problem)
 
 
-def _write(target: str | Path, cleaned: str, item: Loaded, durable: bool) -> Problem | None:
-    """Write one cleaned file atomically, unless its input changed since it was read; a failure is
-    a problem for this file only (returned). ``durable``: flushed to disk before the rename
+def _write(target: str | Path, cleaned: str | bytes, item: Loaded, durable: bool) -> Problem | None:
+    """Write one cleaned file atomically (text, or its UTF-8 bytes), unless its input changed since
+    it was read; a failure is a problem for this file only (returned). ``durable``: flushed to disk before the rename
     (``--in-place``, where the file replaced is the input itself). Runs in the writing thread
     (``BackgroundWrites``)."""
     if item.stamp is not None and not unchanged_since(item.input.path, item.stamp):

@@ -82,9 +82,11 @@ class ReportWriter:
             fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dedup-tmp", dir=target.parent)
             self._out = os.fdopen(fd, "w", encoding="utf-8", newline="")
 
-    def document(self, result: DocumentResult, texts: Mapping[str, str], input_sha256: str | None = None) -> None:
-        """One document's record (``input_sha256``: the hash of its text, when known)."""
-        record = edit_record(result, self.fingerprint, texts, input_sha256=input_sha256)
+    def document(self, result: DocumentResult, texts: Mapping[str, str], input_sha256: str | None = None,
+                 output_sha256: str | None = None) -> None:
+        """One document's record (``input_sha256``, ``output_sha256``: the hashes of its text and
+        of its cleaned text, when known)."""
+        record = edit_record(result, self.fingerprint, texts, input_sha256=input_sha256, output_sha256=output_sha256)
         if self._tmp is None:  # a stream: whatever its encoding does with a lone surrogate, escape it first
             self._out.write(dumps(record) + "\n")
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,26 @@ def test_report_is_one_json_object_per_document(runner: CliRunner, tmp_path: Pat
     (edit,) = records[0]["edits"]
     assert edit["op"] == "remove" and edit["rule"] == "exact" and edit["kept"][0]["index"] == 0
     assert edit["old"] == "\n" + P1 and records[1]["edits"] == []
+
+
+@pytest.mark.parametrize("mode", ["-o", "--in-place"])
+def test_report_hashes_are_those_of_the_bytes_read_and_written(runner: CliRunner, tmp_path: Path, mode: str) -> None:
+    # a changed text is encoded once, for its hash and its file: both must be the file's bytes
+    texts = {"a.txt": DUP.replace("harbour", "harbour \u00e9t\u00e9 \u6e2f"), "b.txt": "Nothing repeated here.\n"}
+    inputs = {name: write(tmp_path / "in" / name, text).read_bytes() for name, text in texts.items()}
+    report = tmp_path / "edits.jsonl"
+    target = ["-o", str(tmp_path / "out")] if mode == "-o" else ["--in-place"]
+    result = runner.invoke(cli, ["clean", str(tmp_path / "in"), *target, "--report", str(report), "-q"])
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "out" if mode == "-o" else tmp_path / "in"
+    for line in report.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        name = record["document"]["id"].rsplit("/", 1)[1]
+        written = (out / name).read_bytes() if (out / name).exists() else inputs[name]
+        assert record["input"]["sha256"] == "sha256:" + hashlib.sha256(inputs[name]).hexdigest()
+        assert record["output"]["sha256"] == "sha256:" + hashlib.sha256(written).hexdigest()
+        assert (record["edits"] != []) == (name == "a.txt")
+    assert (out / "a.txt").read_text(encoding="utf-8") == texts["a.txt"].split("\n")[0] + "\n" + P2 + "\n"
 
 
 def test_report_to_stdout_when_text_goes_to_files(runner: CliRunner, tmp_path: Path) -> None:

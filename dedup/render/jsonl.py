@@ -131,12 +131,13 @@ def _kept_text(text_of: Mapping[str, str], ref: ParagraphRef) -> str | None:
 
 def edit_record(result: DocumentResult, fingerprint: str, text_of: Mapping[str, str],
                 kept_text: Callable[[ParagraphRef], str | None] | None = None,
-                input_sha256: str | None = None) -> dict[str, Any]:
+                input_sha256: str | None = None, output_sha256: str | None = None) -> dict[str, Any]:
     """The JSON object for one document (``schema`` / ``version`` identify the layout).
 
     ``text_of`` maps document ids to their input text, for the text of each kept copy;
     ``kept_text``, when given, is asked for each kept copy's text instead. ``input_sha256``:
-    ``sha256(text)`` when the caller has it already (from the bytes read).
+    ``sha256(text)`` when the caller has it already (from the bytes read); ``output_sha256``:
+    ``sha256(result.cleaned)`` likewise (from the bytes about to be written).
     """
     if kept_text is None:
         def kept_text(ref: ParagraphRef) -> str | None:
@@ -148,7 +149,8 @@ def edit_record(result: DocumentResult, fingerprint: str, text_of: Mapping[str, 
     if result.document.encoding != UTF8:
         document["encoding"] = result.document.encoding
     text_hash = input_sha256 or sha256(text)
-    cleaned_hash = text_hash if result.cleaned == text else sha256(result.cleaned)  # most are unchanged
+    # most are unchanged
+    cleaned_hash = text_hash if result.cleaned == text else (output_sha256 or sha256(result.cleaned))
     return {
         "schema": SCHEMA,
         "version": SCHEMA_VERSION,
