@@ -32,10 +32,12 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from html.entities import html5
+from importlib import resources
 
 from dedup.compiled import extension
 from dedup.compose import Composer, StageEdit
@@ -93,20 +95,74 @@ def python_whitespace_signs(text: str) -> int:
 whitespace_signs: Callable[[str], int] = python_whitespace_signs if _compiled is None else _compiled.whitespace_signs
 # Code points NFC leaves alone wherever they stand, when they are all a text holds: Latin up to
 # the combining marks (U+0300) and general punctuation (curly quotes, dashes), but for the few
-# that NFC maps elsewhere (U+2000, U+2001); the tests check every pair of them.
+# that NFC maps elsewhere (U+2000, U+2001); the tests check every pair of them. The fallback table,
+# where the shipped one (below) was made for another Unicode version than this Python's.
 _NFC_STABLE_RANGES = ((0x0000, 0x0300), (0x2000, 0x2070))
+# The table of the whole Basic Multilingual Plane (``nfc_stable_table``), shipped with dedup: a line
+# naming the Unicode version it was computed from, then the table, zlib-compressed.
+NFC_TABLE_FILE = "nfc_stable.bin"
+# Hangul vowels and trailing consonants: they compose with the syllable or consonant before them
+# (algorithmically, so no decomposition names them)
+_HANGUL_SECONDS = (*range(0x1161, 0x1176), *range(0x11A8, 0x11C3))
 
 
 @cache
 def _nfc_stable() -> bytes:
-    """A byte per code point up to the last of ``_NFC_STABLE_RANGES``: 1 where NFC keeps the
-    character as it is and it is no combining mark (built on first use, about 1 ms)."""
+    """A byte per code point: 1 where NFC keeps the character wherever it stands (see
+    ``nfc_stable_table``). The shipped table when it was made from this Python's Unicode version,
+    else a small one."""
+    return shipped_nfc_table() or small_nfc_table()
+
+
+def shipped_nfc_table() -> bytes | None:
+    """``NFC_TABLE_FILE``'s table, when it was made from this Python's Unicode version."""
+    try:
+        raw = resources.files("dedup").joinpath(NFC_TABLE_FILE).read_bytes()
+        version, _, packed = raw.partition(b"\n")
+        if version.decode("ascii") == f"unicodedata {unicodedata.unidata_version}":
+            return zlib.decompress(packed)
+    except (OSError, ValueError, zlib.error):
+        pass
+    return None
+
+
+def small_nfc_table() -> bytes:
+    """The stable characters of ``_NFC_STABLE_RANGES`` (built in about 1 ms)."""
     table = bytearray(_NFC_STABLE_RANGES[-1][1])
     for lo, hi in _NFC_STABLE_RANGES:
         for code in range(lo, hi):
             c = chr(code)
             table[code] = not unicodedata.combining(c) and unicodedata.is_normalized("NFC", c)
     return bytes(table)
+
+
+def nfc_stable_table(limit: int = 0x10000) -> bytes:
+    """A byte per code point below ``limit``: 1 for the characters Unicode says NFC keeps as
+    they are, wherever they stand (NFC_Quick_Check=Yes and combining class 0): a text made only
+    of them is in NFC (UAX #15's quick check answers yes), so ``nfc`` needs no other test for
+    it. Quick_Check=No is a character NFC changes on its own; Maybe is one that composes with the
+    character before it: the second of a two-character canonical decomposition, or a Hangul vowel
+    or trailing consonant. Computed from this Python's ``unicodedata`` (about a second: dedup
+    ships the result, ``NFC_TABLE_FILE``, and a test computes it again)."""
+    seconds = set(_HANGUL_SECONDS)
+    for code in range(0x110000):
+        parts = unicodedata.decomposition(chr(code)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            seconds.add(int(parts[1], 16))
+    table = bytearray(limit)
+    for code in range(limit):
+        if code in seconds or 0xD800 <= code < 0xE000:  # (a lone surrogate is never a stable text)
+            continue
+        c = chr(code)
+        table[code] = not unicodedata.combining(c) and unicodedata.normalize("NFC", c) == c
+    return bytes(table)
+
+
+def write_nfc_table(path: str) -> None:
+    """Write ``nfc_stable_table()`` for this Python's Unicode version as ``NFC_TABLE_FILE`` does."""
+    header = f"unicodedata {unicodedata.unidata_version}\n".encode("ascii")
+    with open(path, "wb") as fh:
+        fh.write(header + zlib.compress(nfc_stable_table(), 9))
 
 
 @cache

@@ -120,8 +120,9 @@ def test_inner_runs_are_the_runs_of_spaces_and_tabs_inside_a_line(text: str) -> 
 def test_text_of_nfc_stable_characters_needs_no_nfc_check() -> None:
     """``nfc`` skips the NFC check for text made only of the table's characters (checked a
     character at a time): valid only if NFC keeps every such text, so every ordered pair of
-    them, each pair set apart by a space, must be NFC already."""
-    table = fixes._nfc_stable()
+    them, each pair set apart by a space, must be NFC already. The small table (used where the
+    shipped one is for another Unicode version) is checked pair by pair."""
+    table = fixes.small_nfc_table()
     stable = [chr(c) for c in range(len(table)) if table[c]]
     assert len(stable) > 800 and "\u00e9" in stable and "\u2019" in stable
     assert "\u2000" not in stable and "\u0301" not in stable and "\u0300" not in stable
@@ -131,6 +132,37 @@ def test_text_of_nfc_stable_characters_needs_no_nfc_check() -> None:
     assert fixes._all_in("caf\u00e9 \u2019", table) and not fixes._all_in("cafe\u0301", table)
     assert not fixes._all_in("\u2000", table) and not fixes._all_in("\u4e00", table) and fixes._all_in("", table)
     assert fix("caf\u00e9 \u2019a\u2000b", "nfc") == "caf\u00e9 \u2019a\u2002b"  # U+2000 is NFC U+2002
+
+
+def test_the_shipped_nfc_table_is_this_pythons_unicode() -> None:
+    """The table dedup ships is ``nfc_stable_table()`` computed again here (regenerate it with
+    ``fixes.write_nfc_table`` when Python's Unicode version moves), and it is the one in use."""
+    shipped = fixes.shipped_nfc_table()
+    assert shipped is not None, f"no {fixes.NFC_TABLE_FILE} for unicodedata {unicodedata.unidata_version}"
+    assert shipped == fixes.nfc_stable_table()
+    assert fixes._nfc_stable() == shipped
+    small = fixes.small_nfc_table()
+    assert all(shipped[c] for c in range(len(small)) if small[c])  # it only adds characters
+    # stable: Cyrillic, Greek, CJK, a Hangul syllable, an arrow, Kannada and Oriya letters
+    assert all(shipped[ord(c)] for c in "\u0416\u03a9\u4e00\uac00\u2192\u0c95\u0b15")
+    # not: combining marks, characters NFC replaces (the ohm sign, U+0F73, U+2000), characters
+    # that compose with the one before them (Oriya and Kannada length marks, Hangul vowels and
+    # trailing consonants, the Tamil AU length mark), and surrogates
+    for c in "\u0301\u0338\u2126\u0f73\u2000\u0b3e\u0cd5\u1161\u11a8\u0bd7\ud800":
+        assert not shipped[ord(c)], hex(ord(c))
+
+
+_TRICKY = ("e\u0301\u0338\u2126\u0f73\u0b3e\u0b47\u0cd5\u0cc6\u1100\u1161\u11a8\uac00\u0bc6\u0bd7"
+           "\u0415\u0306\u4e00\u2192\u00e9a \u2019\u03a9\u0391\u0313")
+
+
+@given(st.text(alphabet=_TRICKY + "".join(chr(c) for c in range(0x3040, 0x30A0)), max_size=12))
+def test_a_text_of_stable_characters_is_nfc_and_nfc_finds_nothing_in_it(text: str) -> None:
+    table = fixes._nfc_stable()
+    if fixes._all_in is not None and fixes._all_in(text, table):
+        assert unicodedata.is_normalized("NFC", text)
+    if unicodedata.is_normalized("NFC", text):
+        assert fix(text, "nfc") == text
 
 
 def test_a_long_line_of_mojibake_everywhere_gives_edits_no_longer_than_a_part() -> None:
