@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -80,6 +80,9 @@ MAX_LONG_CANDIDATES = 8
 # ``clean``); results do not depend on the batch size (tests/test_pipeline.py checks it).
 BATCH_CHARS = 1 << 23
 PREPARED_AHEAD = 2  # with --jobs: batches being prepared while one is planned
+# With --jobs, an input of one batch under this many characters is cleaned in the main process:
+# forking and feeding the workers costs about 50 ms, what this much text takes to clean.
+SMALL_INPUT_CHARS = 1 << 16
 GATE_CHUNK = 1 << 20  # candidate pairs gated at a time
 
 
@@ -510,10 +513,22 @@ class Deduplicator:
         With ``jobs > 1``, worker processes segment, fix, key and sign the documents (the
         per-document work), two batches ahead of the main process, and verify each batch's
         candidate pairs; the main process keeps the index, registers each batch and plans the
-        one before it meanwhile. Results are the same for any number of jobs.
+        one before it meanwhile. An input of one batch under ``SMALL_INPUT_CHARS`` is cleaned in
+        this process all the same: starting the workers would take longer than the work. Results
+        are the same for any number of jobs.
         """
+        batches = self._batches(documents, batch_chars)
+        if jobs > 1:
+            first = next(batches, None)
+            if first is None:
+                return
+            size = sum(len(doc.text) for doc in first)
+            # a batch short of batch_chars is the last one (all of the input when it is the first)
+            if (size < batch_chars or self._one_batch()) and size < SMALL_INPUT_CHARS:
+                jobs = 1
+            batches = chain([first], batches)
         if jobs <= 1:
-            for batch in self._batches(documents, batch_chars):
+            for batch in batches:
                 prepared = [prepare(doc, self.fixer) for doc in batch]
                 yield from self._process(batch, prepared, progress)
             return
@@ -522,7 +537,6 @@ class Deduplicator:
                                  initargs=(os.getpid(),)) as pool, \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-index") as helper:
             report = progress or _silent
-            batches = self._batches(documents, batch_chars)
             # Batch k+1 is registered before batch k is planned: a helper thread puts k+1 into
             # the LSH table and gates its candidates while this thread plans k (compiled loops
             # without the GIL; the plan reads neither the table nor the sketches), then k+1's
@@ -584,7 +598,7 @@ class Deduplicator:
     def _batches(self, documents: Iterable[Document], batch_chars: int) -> Iterator[list[Document]]:
         """Documents grouped into batches of about ``batch_chars`` characters (one batch for
         keep=longest and boilerplate detection, which need the whole input at once)."""
-        whole = self.settings.keep == KEEP_LONGEST or self.settings.boilerplate != BOILERPLATE_OFF
+        whole = self._one_batch()
         batch: list[Document] = []
         size = 0
         for doc in documents:
@@ -595,6 +609,10 @@ class Deduplicator:
                 batch, size = [], 0
         if batch:
             yield batch
+
+    def _one_batch(self) -> bool:
+        """Whether these settings need the whole input in one batch (see ``_batches``)."""
+        return self.settings.keep == KEEP_LONGEST or self.settings.boilerplate != BOILERPLATE_OFF
 
     def clusters(self) -> tuple[Cluster, ...]:
         """Paragraphs linked by verified matches so far, each with its canonical copy first."""

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import check_records
 
+import dedup.pipeline
 from dedup.cli import cli
 
 P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
@@ -100,7 +101,12 @@ def test_index_stats_of_something_else_is_exit_3(runner: CliRunner, tmp_path: Pa
     assert result.exit_code == 3 and "not a dedup index" in result.stderr
 
 
-def test_jobs_do_not_change_the_output(runner: CliRunner, tmp_path: Path) -> None:
+def test_jobs_do_not_change_the_output(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # batches of about 2,000 characters, so that --jobs 2 starts its workers (one small batch
+    # would be cleaned in the main process)
+    real_clean = dedup.pipeline.Deduplicator.clean
+    monkeypatch.setattr(dedup.pipeline.Deduplicator, "clean",
+                        lambda self, docs, **kw: real_clean(self, docs, **{**kw, "batch_chars": 2000}))
     src = tmp_path / "in"
     src.mkdir()
     for i in range(30):

@@ -4,7 +4,9 @@ import random
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import pytest
@@ -96,6 +98,31 @@ def test_worker_processes_give_the_same_result() -> None:
     one = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=2000)]
     two = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=2000, jobs=2)]
     assert two == one
+
+
+def test_an_input_of_one_small_batch_starts_no_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[int] = []
+
+    class Counted(ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            started.append(kwargs["max_workers"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", Counted)
+    docs = [Document(f"{i:03d}", f"{P1 if i % 3 else P2}\nSentence {i} of the report.\n{P3}\n") for i in range(40)]
+    one = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs)]
+    assert sum(len(d.text) for d in docs) < pipeline.SMALL_INPUT_CHARS
+    assert [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, jobs=2)] == one and started == []
+    # several batches, or one batch of keep=longest at least SMALL_INPUT_CHARS long: the workers
+    assert [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=2000, jobs=2)] == one
+    assert started == [2]
+    big = docs * (pipeline.SMALL_INPUT_CHARS // sum(len(d.text) for d in docs) + 1)
+    big = [Document(f"{i:05d}", d.text) for i, d in enumerate(big)]
+    longest = Settings(keep="longest")
+    assert [r.cleaned for r in Deduplicator(longest).clean(big, jobs=2)] == \
+        [r.cleaned for r in Deduplicator(longest).clean(big)]
+    assert started == [2, 2]
+    assert list(Deduplicator().clean([], jobs=2)) == [] and started == [2, 2]
 
 
 @pytest.mark.parametrize(("jobs", "read_first"), [(1, 1), (2, 3)])
