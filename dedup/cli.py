@@ -605,9 +605,9 @@ def _finish_report(report: ReportWriter | None, problems: list[Problem], message
 
 def _write(target: str | Path, cleaned: str | bytes, item: Loaded, durable: bool) -> Problem | None:
     """Write one cleaned file atomically (text, or its UTF-8 bytes), unless its input changed since
-    it was read; a failure is a problem for this file only (returned). ``durable``: flushed to disk before the rename
-    (``--in-place``, where the file replaced is the input itself). Runs in the writing thread
-    (``BackgroundWrites``)."""
+    it was read; a failure is a problem for this file only (returned). ``durable``: flushed to
+    disk before the rename (``--in-place``, where the file replaced is the input itself). Runs in
+    the writing thread (``BackgroundWrites``)."""
     if item.stamp is not None and not unchanged_since(item.input.path, item.stamp):
         return Problem(item.input.path, "changed or removed during the run; its cleaned copy was not written")
     try:
