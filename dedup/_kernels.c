@@ -363,6 +363,16 @@ static inline Py_ssize_t same_bytes(const uint8_t *x, const uint8_t *y, Py_ssize
     return same;
 }
 
+/* How many pairs ahead the gate asks for its sketch rows. */
+#define GATE_AHEAD 8
+
+/* Ask for a sketch row's cache lines before it is read. */
+static inline void prefetch_row(const uint8_t *row, Py_ssize_t width) {
+    for (Py_ssize_t at = 0; at < width; at += 64) {
+        __builtin_prefetch(row + at);
+    }
+}
+
 static PyObject *agreement(PyObject *self, PyObject *args) {
     PyObject *o[3];
     Py_ssize_t width;
@@ -431,6 +441,10 @@ static PyObject *gate(PyObject *self, PyObject *args) {
     uint8_t *out = flags.view.buf;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t k = 0; k < n_flags; k++) {
+        if (k + GATE_AHEAD < n_flags) { /* rows of a big index are cache misses: ask for them early */
+            prefetch_row(rows_at + p[2 * (k + GATE_AHEAD)] * width, width);
+            prefetch_row(rows_at + p[2 * (k + GATE_AHEAD) + 1] * width, width);
+        }
         const int64_t a = p[2 * k], b = p[2 * k + 1];
         const int32_t la = len[a], lb = len[b];
         const int32_t shorter = la < lb ? la : lb, longer = la < lb ? lb : la;
@@ -532,31 +546,50 @@ static uint64_t *radix_sort64(uint64_t *keys, uint64_t *tmp_keys, Py_ssize_t n, 
 
 /* The first index in ``a[lo..hi)`` (sorted) whose value is not below ``v``. */
 static inline Py_ssize_t lower_bound(const uint32_t *a, Py_ssize_t lo, Py_ssize_t hi, uint32_t v) {
-    while (lo < hi) {
-        const Py_ssize_t mid = lo + ((hi - lo) >> 1);
-        if (a[mid] < v) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
+    Py_ssize_t n = hi - lo;
+    if (n <= 0) {
+        return lo;
     }
-    return lo;
+    const uint32_t *base = a + lo; /* everything before base is below v; the answer is within n of it */
+    while (n > 1) {
+        const Py_ssize_t half = n >> 1;
+        base = base[half] < v ? base + half : base; /* a conditional move, not a branch */
+        n -= half;
+    }
+    return (base - a) + (*base < v);
+}
+
+/* The first index in ``a[lo..size)`` (sorted) whose value is not below ``v``, found by galloping
+ * from ``lo``: the new values of a batch come in order, so each search starts where the last one
+ * ended and reads the table forwards, a few cache lines a key, not a binary search's misses. */
+static inline Py_ssize_t gallop(const uint32_t *a, Py_ssize_t lo, Py_ssize_t size, uint32_t v) {
+    if (lo >= size || a[lo] >= v) {
+        return lo;
+    }
+    Py_ssize_t bound = 1; /* a[lo + bound / 2] < v */
+    while (lo + bound < size && a[lo + bound] < v) {
+        bound <<= 1;
+    }
+    return lower_bound(a, lo + bound / 2 + 1, lo + bound < size ? lo + bound : size, v);
 }
 
 /* One band: the new keys (values sorted, equal ones in id order) paired with the bucket they join,
  * as the merged table orders it (old members first, then new ones, each in id order): with the
  * bucket's first ``first_members`` members and with the member just before, as codes
- * ``earlier * width + new`` (lsh._bucket_pairs); then merged into the table in place, from the
- * back (each new value after the equal old ones). Returns the number of codes written. */
+ * ``earlier << shift | new`` (lsh._bucket_pairs); then merged into the table in place, from the
+ * back: each new value goes after the equal old ones (``at``, scratch for ``n_new`` positions) and
+ * each run of old entries between two new ones moves up once, by memmove (on a million-key table
+ * the merge is a copy of the whole band a batch: memmove runs it at memory speed, where a compare
+ * an entry did not). Returns the number of codes written. */
 static Py_ssize_t add_band(uint32_t *values, int32_t *ids, Py_ssize_t size, const uint32_t *new_values,
-                           const int32_t *new_ids, Py_ssize_t n_new, Py_ssize_t first_members, int64_t width,
-                           int64_t *codes) {
+                           const int32_t *new_ids, Py_ssize_t n_new, Py_ssize_t first_members, int shift,
+                           int64_t *codes, Py_ssize_t *at) {
     Py_ssize_t m = 0, lo = 0, hi = 0, j0 = 0;
     for (Py_ssize_t j = 0; j < n_new; j++) {
         const uint32_t v = new_values[j];
         if (j == 0 || v != new_values[j - 1]) { /* a bucket not met yet in this batch */
             j0 = j;
-            lo = lower_bound(values, hi, size, v);
+            lo = gallop(values, hi, size, v);
             hi = lo;
             while (hi < size && values[hi] == v) {
                 hi++;
@@ -565,19 +598,22 @@ static Py_ssize_t add_band(uint32_t *values, int32_t *ids, Py_ssize_t size, cons
         const Py_ssize_t old = hi - lo, earlier = old + (j - j0);
         const int64_t new = new_ids[j];
         for (Py_ssize_t k = 0; k < earlier && k < first_members; k++) {
-            codes[m++] = (int64_t)(k < old ? ids[lo + k] : new_ids[j0 + k - old]) * width + new;
+            codes[m++] = (int64_t)(k < old ? ids[lo + k] : new_ids[j0 + k - old]) << shift | new;
         }
         if (earlier > first_members) {
-            codes[m++] = (int64_t)(j > j0 ? new_ids[j - 1] : ids[hi - 1]) * width + new;
+            codes[m++] = (int64_t)(j > j0 ? new_ids[j - 1] : ids[hi - 1]) << shift | new;
         }
+        at[j] = hi; /* after the equal old entries */
     }
-    Py_ssize_t i = size - 1, w = size + n_new - 1;
-    for (Py_ssize_t j = n_new - 1; j >= 0; w--) {
-        if (i >= 0 && values[i] > new_values[j]) {
-            values[w] = values[i], ids[w] = ids[i], i--;
-        } else {
-            values[w] = new_values[j], ids[w] = new_ids[j], j--;
+    Py_ssize_t end = size; /* old entries [at[j], end) move up by j + 1 places */
+    for (Py_ssize_t j = n_new - 1; j >= 0; j--) {
+        const Py_ssize_t from = at[j], count = end - from;
+        if (count > 0) {
+            memmove(values + from + j + 1, values + from, (size_t)count * sizeof(*values));
+            memmove(ids + from + j + 1, ids + from, (size_t)count * sizeof(*ids));
         }
+        values[from + j] = new_values[j], ids[from + j] = new_ids[j];
+        end = from;
     }
     return m;
 }
@@ -588,17 +624,18 @@ static Py_ssize_t add_band(uint32_t *values, int32_t *ids, Py_ssize_t size, cons
  * of ``*codes`` (malloc'ed here, freed by the caller), or -1 when memory ran out. */
 static Py_ssize_t add_all_bands(uint32_t **values, int32_t **ids, Py_ssize_t size, Py_ssize_t bands,
                                 const uint32_t *new_values, const int32_t *new_ids, Py_ssize_t n_new,
-                                Py_ssize_t first_members, int64_t width, int64_t **codes) {
+                                Py_ssize_t first_members, int shift, int64_t **codes) {
     const Py_ssize_t per_band = n_new * (first_members + 1); /* the most codes one band can give */
     const size_t scratch = (size_t)(n_new > 0 ? n_new : 1);
     Py_ssize_t room = per_band > 1024 ? per_band : 1024, m = 0;
     uint32_t *band_values = malloc(scratch * sizeof(uint32_t)), *tmp_values = malloc(scratch * sizeof(uint32_t));
     int32_t *order = malloc(scratch * sizeof(int32_t)), *tmp_order = malloc(scratch * sizeof(int32_t));
     int32_t *band_ids = malloc(scratch * sizeof(int32_t));
+    Py_ssize_t *at = malloc(scratch * sizeof(Py_ssize_t));
     uint64_t *tmp_codes = NULL;
     int64_t *out = malloc((size_t)room * sizeof(int64_t));
     Py_ssize_t result = -1;
-    if (!band_values || !tmp_values || !order || !tmp_order || !band_ids || !out) {
+    if (!band_values || !tmp_values || !order || !tmp_order || !band_ids || !at || !out) {
         goto done;
     }
     for (Py_ssize_t b = 0; b < bands; b++) {
@@ -622,17 +659,14 @@ static Py_ssize_t add_all_bands(uint32_t **values, int32_t **ids, Py_ssize_t siz
             }
             out = more, room = grown;
         }
-        m += add_band(values[b], ids[b], size, sorted, band_ids, n_new, first_members, width, out + m);
+        m += add_band(values[b], ids[b], size, sorted, band_ids, n_new, first_members, shift, out + m, at);
     }
     tmp_codes = malloc((size_t)(m > 0 ? m : 1) * sizeof(uint64_t));
     if (tmp_codes == NULL) {
         goto done;
     }
-    int bits = 0; /* codes are below width * width: only their low bits need sorting */
-    for (uint64_t top = (uint64_t)width * (uint64_t)width - 1; top > 0; top >>= 1) {
-        bits++;
-    }
-    const uint64_t *ordered = radix_sort64((uint64_t *)out, tmp_codes, m, bits);
+    /* codes have 2 * shift bits: only those need sorting */
+    const uint64_t *ordered = radix_sort64((uint64_t *)out, tmp_codes, m, 2 * shift);
     if (ordered == NULL) {
         goto done;
     }
@@ -646,15 +680,15 @@ static Py_ssize_t add_all_bands(uint32_t **values, int32_t **ids, Py_ssize_t siz
     out = NULL;
     result = unique;
 done:
-    free(band_values), free(tmp_values), free(order), free(tmp_order), free(band_ids), free(tmp_codes), free(out);
+    free(band_values), free(tmp_values), free(order), free(tmp_order), free(band_ids), free(at), free(tmp_codes), free(out);
     return result;
 }
 
 /* add_bands(values, ids, size, new values, new ids, first members, width): the table (two lists of
  * one array a band, the first ``size`` entries in use, room for the new keys after them), the new
- * keys' band values (n x bands, uint32) and ids (int32, increasing, all above the table's); the
- * new keys are merged in place and the sorted unique pair codes ``earlier * width + new`` are
- * returned as bytes of int64. */
+ * keys' band values (n x bands, uint32) and ids (int32, increasing, all above the table's, below
+ * ``width``); the new keys are merged in place and the candidate pairs ``(earlier, new)``, sorted
+ * and unique, are returned as a bytearray of int64 (m x 2: writable, for numpy.frombuffer). */
 static PyObject *add_bands(PyObject *self, PyObject *args) {
     PyObject *v_list, *id_list, *new_v_obj, *new_id_obj;
     Py_ssize_t size, first_members;
@@ -664,8 +698,9 @@ static PyObject *add_bands(PyObject *self, PyObject *args) {
         return NULL;
     }
     const Py_ssize_t bands = PyList_GET_SIZE(v_list);
-    if (PyList_GET_SIZE(id_list) != bands || size < 0 || first_members < 0 || width < 1) {
-        PyErr_SetString(PyExc_ValueError, "add_bands: one array a band in both lists, size and first_members >= 0");
+    if (PyList_GET_SIZE(id_list) != bands || size < 0 || first_members < 0 || width < 1 || width > ((long long)1 << 31)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "add_bands: one array a band in both lists, size and first_members >= 0, 0 < width <= 2**31");
         return NULL;
     }
     Held new_v = {0}, new_id = {0};
@@ -706,15 +741,26 @@ static PyObject *add_bands(PyObject *self, PyObject *args) {
         }
         values[b] = held[2 * b].view.buf, ids[b] = held[2 * b + 1].view.buf;
     }
+    int shift = 1; /* the bits of the largest id: a code is ``earlier << shift | new`` */
+    while (((long long)1 << shift) < width) {
+        shift++;
+    }
     Py_ssize_t count;
     Py_BEGIN_ALLOW_THREADS
-    count = add_all_bands(values, ids, size, bands, new_v.view.buf, nid, n_new, first_members, (int64_t)width, &codes);
+    count = add_all_bands(values, ids, size, bands, new_v.view.buf, nid, n_new, first_members, shift, &codes);
     Py_END_ALLOW_THREADS
     if (count < 0) {
         PyErr_NoMemory();
         goto done;
     }
-    result = PyBytes_FromStringAndSize((const char *)codes, count * (Py_ssize_t)sizeof(int64_t));
+    result = PyByteArray_FromStringAndSize(NULL, 2 * count * (Py_ssize_t)sizeof(int64_t));
+    if (result != NULL) {
+        int64_t *pairs = (int64_t *)PyByteArray_AS_STRING(result);
+        const int64_t mask = ((int64_t)1 << shift) - 1;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            pairs[2 * k] = codes[k] >> shift, pairs[2 * k + 1] = codes[k] & mask;
+        }
+    }
 done:
     free(codes);
     if (held != NULL) {
@@ -1664,7 +1710,8 @@ static PyMethodDef methods[] = {
      "bit 1 passes the candidate gate, bit 2 has a long key."},
     {"add_bands", add_bands, METH_VARARGS,
      "add_bands(values [u32], ids [i32], size, new_values u32 (n x bands), new_ids i32, first_members, width) "
-     "-> the sorted unique pair codes, as bytes of int64 (the new keys merged into the table in place)."},
+     "-> the sorted unique pairs (earlier, new), as a bytearray of int64 (the new keys merged into the table in "
+     "place)."},
     {NULL, NULL, 0, NULL},
 };
 

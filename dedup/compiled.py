@@ -24,7 +24,7 @@ Kernel = Callable[[Sequence[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray
 Agreement = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 Gate = Callable[[np.ndarray, np.ndarray, np.ndarray, int, float, int, np.ndarray], None]
 # (values, ids, size, new values, new ids, first members, width) -> codes
-BandAdd = Callable[[list[np.ndarray], list[np.ndarray], int, np.ndarray, np.ndarray, int, int], bytes]
+BandAdd = Callable[[list[np.ndarray], list[np.ndarray], int, np.ndarray, np.ndarray, int, int], bytearray]
 
 
 def extension() -> ModuleType | None:
@@ -80,7 +80,8 @@ def agreement() -> Agreement | None:
 def band_add() -> BandAdd | None:
     """The LSH table's insert of a batch (``lsh.BandTable.add``) for every band at once: ``(values,
     ids, size, new values, new ids, first members, width)``; merges the new keys into each band's
-    arrays in place (they have room) and returns the sorted unique pair codes as bytes of int64.
+    arrays in place (they have room) and returns the sorted unique candidate pairs ``(earlier, new)``
+    as a bytearray of int64, two a pair.
     None without the extension."""
     found = extension()
     return None if found is None else found.add_bands

@@ -127,3 +127,22 @@ def test_table_pairs_match_the_rule_batch_after_batch(seed: int, compiled: bool)
             assert np.array_equal(table.band(band)[0], reference.band(band)[0])
             assert np.array_equal(table.band(band)[1], reference.band(band)[1])
     assert len(table) == n
+
+
+def test_compiled_table_pairs_keys_with_the_largest_ids() -> None:
+    """Pairs come back from the compiled insert as ``earlier << shift | new`` codes split again:
+    ids near 2**31 use every bit of them."""
+    compiled = band_add()
+    if compiled is None:
+        pytest.skip("no compiled extension")
+    rng = np.random.default_rng(4)
+    values = rng.integers(0, 6, size=(300, 3)).astype(np.uint32)
+    ids = np.arange(2**31 - 301, 2**31 - 1)
+    table, reference = BandTable(Banding(3, 1)), BandTable(Banding(3, 1))
+    table.compiled = compiled
+    for a, b in ((0, 120), (120, 300)):
+        got = table.add(ids[a:b], values[a:b])
+        assert np.array_equal(got, reference.add(ids[a:b], values[a:b]))
+        assert got.flags.writeable and got.shape[1] == 2 and len(got) > 0
+    with pytest.raises(ValueError, match="width"):
+        compiled(table._values, table._ids, len(table), values[:1], np.array([5], dtype=np.int32), 16, 2**31 + 1)
