@@ -215,6 +215,17 @@ class Planner:
         to ``gid`` in its own document first (and the first one there), then the earliest
         elsewhere."""
         occ = index.occurrences(kept_key)
+        if len(occ) == 1 and self.settings.keep != KEEP_LONGEST:
+            # nearly every call (a key seen once): what the rule below gives for one occurrence
+            q = occ[0]
+            if q >= gid or (self.settings.scope == SCOPE_DOCUMENT and q < index.doc_range(index.para_doc[gid])[0]):
+                return []
+            return [q]
+        return self._among(index, occ, gid, lo, rank)
+
+    def _among(self, index: Index, occ: Sequence[int], gid: int, lo: int,
+               rank: Callable[[int], tuple[int, int, int]]) -> list[int]:
+        """``_candidates`` among the occurrences ``occ`` of a key, in input order."""
         if self.settings.keep == KEEP_LONGEST:
             own = rank(gid)
             limit = bisect_left(occ, lo)

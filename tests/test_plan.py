@@ -8,9 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dedup import _kernels
+from dedup.index import Index
 from dedup.keys import figures
+from dedup.lsh import choose_banding
 from dedup.model import ALONE, IN_RUN
-from dedup.plan import is_list_item, python_merge_windows
+from dedup.plan import Planner, is_list_item, python_merge_windows
+from dedup.settings import Settings
 from dedup.verify import Verifier
 
 LONG_A = "The city council opened a floating library on the old harbour on Saturday afternoon."
@@ -186,3 +189,26 @@ def test_compiled_merge_windows_check_their_arguments() -> None:
         _kernels.merge_windows(array("i", [0, 5, 0]), lengths, prints, 0, 3, 1, 9, 15.0, 0, 100, 0)  # no key 5
     with pytest.raises(TypeError, match="8 bytes"):
         _kernels.merge_windows(keys, lengths, array("i", [0, 0]), 0, 3, 1, 9, 15.0, 0, 100, 0)
+
+
+@given(docs=st.lists(st.lists(st.integers(0, 7), min_size=1, max_size=6), min_size=1, max_size=4),
+       lo=st.integers(0, 24), scope=st.sampled_from(["corpus", "document"]))
+def test_candidates_of_a_key_seen_once_follow_the_general_rule(docs: list[list[int]], lo: int, scope: str) -> None:
+    """``Planner._candidates`` answers a key seen once without the general search: the same
+    occurrences as ``_among``, the general search, for every paragraph and key."""
+    index = Index(choose_banding(16, 0.4), 16)
+    for text in ("k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"):
+        index.intern(text)
+    for n, kids in enumerate(docs):
+        index.add_columns(f"d{n}", kids, list(range(len(kids))), list(range(1, len(kids) + 1)))
+    lo = min(lo, index.paragraphs - 1)
+    planner = Planner(Settings(scope=scope), Verifier(0.85))
+    rank = planner._ranker(index, lo, index.paragraphs)
+    checked = 0
+    for gid in range(index.paragraphs):
+        for kid in range(8):
+            occ = index.occurrences(kid)
+            if len(occ) == 1:
+                assert planner._candidates(index, kid, gid, lo, rank) == planner._among(index, occ, gid, lo, rank)
+                checked += 1
+    assert checked or all(len(index.occurrences(k)) != 1 for k in range(8))
