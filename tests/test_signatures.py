@@ -129,8 +129,8 @@ def test_the_compiled_loops_refuse_arrays_that_do_not_fit() -> None:
         _kernels.agreement(sketch, 8, np.array([[0, 1], [1, 2]], dtype=i64), share)
     values, ids = np.zeros(3, dtype=u32), np.zeros(3, dtype=np.int32)  # key 0 (value 0), room for two
     new_ids = np.ones(1, dtype=np.int32)
-    codes = _kernels.add_bands([values], [ids], 1, np.zeros((1, 1), dtype=u32), new_ids, 16, 2)
-    assert np.frombuffer(codes, dtype=i64).tolist() == [0 * 2 + 1]  # key 1 paired with key 0
+    pairs = _kernels.add_bands([values], [ids], 1, np.zeros((1, 1), dtype=u32), new_ids, 16, 2)
+    assert np.frombuffer(pairs, dtype=i64).tolist() == [0, 1]  # key 1 paired with key 0
     assert values[:2].tolist() == [0, 0] and ids[:2].tolist() == [0, 1]
     with pytest.raises(ValueError, match="no room"):
         _kernels.add_bands([values], [ids], 3, np.zeros((1, 1), dtype=u32), new_ids, 16, 2)
