@@ -23,7 +23,7 @@ import numpy as np
 Kernel = Callable[[Sequence[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
 Agreement = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 Gate = Callable[[np.ndarray, np.ndarray, np.ndarray, int, float, int, np.ndarray], None]
-# (values, ids, size, new values, new ids, first members, width) -> codes
+# (values, ids, size, new values, new ids, first members, width) -> the pairs, as int64 bytes
 BandAdd = Callable[[list[np.ndarray], list[np.ndarray], int, np.ndarray, np.ndarray, int, int], bytearray]
 
 

@@ -132,10 +132,11 @@ class BandTable:
         width = np.int64(int(ids[-1]) + 1)
         if self.compiled is not None:
             self._make_room(len(ids))
-            merged = self.compiled(self._values, self._ids, self._size, np.ascontiguousarray(values, dtype=np.uint32),
-                                   np.ascontiguousarray(ids, dtype=np.int32), FIRST_MEMBERS, int(width))
+            raw_pairs = self.compiled(self._values, self._ids, self._size,
+                                      np.ascontiguousarray(values, dtype=np.uint32),
+                                      np.ascontiguousarray(ids, dtype=np.int32), FIRST_MEMBERS, int(width))
             self._size += len(ids)
-            return np.frombuffer(merged, dtype=np.int64).reshape(-1, 2)
+            return np.frombuffer(raw_pairs, dtype=np.int64).reshape(-1, 2)
         # each band's pairs as one int64 code (earlier * width + new): half the memory of (m, 2)
         # pairs while the bands' candidates (millions in a big index) are gathered
         found: list[np.ndarray] = []
