@@ -8,10 +8,15 @@ batch verifies or plans against them; what stays in memory per key is its offset
 Interning never trusts the hash alone: a hit is confirmed by comparing the exact text, so two
 different keys with one hash are kept apart (the second is remembered by its text). The hashes
 of settled texts live in a sorted numpy array (16 bytes a key instead of about 110 in a dict).
+
+The file also lets worker processes read texts themselves (``share``, ``spans``): a batch's
+texts are written to it ahead of settling (``write_through``), and a process forked after the
+file was made reads them by offset with ``read_spans`` instead of receiving them pickled.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import tempfile
 import warnings
@@ -34,10 +39,11 @@ class KeyTexts(Sequence[str]):
         self._directory = directory
         self._file: IO[bytes] | None = None  # created on the first settle (no file for small runs)
         self._fd = -1
-        self._offsets = array("q", [0])  # byte offset of each settled key, then the end
+        self._offsets = array("q", [0])  # byte offset of each key in the file, then the end
         self._in_memory = False  # set when the file cannot be written: every text stays in memory
-        self._settled = 0  # keys 0 .. _settled-1 are in the file
-        self._recent: list[str] = []  # keys _settled .. len-1
+        self._settled = 0  # keys 0 .. _settled-1 are read from the file
+        self._written = 0  # keys 0 .. _written-1 are in the file (_written >= _settled)
+        self._recent: list[str] = []  # keys _settled .. len-1, in memory
         self._ids: dict[int, int] = {}  # hash of a text in memory -> its key id
         self._hashes = np.zeros(0, dtype=np.int64)  # hashes of settled texts, sorted ...
         self._hash_ids = np.zeros(0, dtype=np.int64)  # ... and their key ids
@@ -157,31 +163,66 @@ class KeyTexts(Sequence[str]):
         if not count or self._in_memory:
             return
         try:
-            self._write_recent(count)
+            self._write(self._settled + count)
         except OSError as exc:  # no usable temporary directory, or a full disk: keep them here
             self._in_memory = True
             warnings.warn(f"dedup: cannot keep key texts in a temporary file ({exc}); "
                           "keeping them in memory", RuntimeWarning, stacklevel=2)
+            return
+        self._index_hashes(self._settled + count)
+        self._settled += count
+        self._recent = self._recent[count:]
 
-    def _write_recent(self, count: int) -> None:
+    def share(self) -> int | None:
+        """The file's descriptor, the file made now if need be, for processes forked after this
+        call to read texts from (``read_spans``); None when texts are kept in memory instead."""
+        if self._in_memory:
+            return None
+        try:
+            self._open()
+        except OSError:
+            return None
+        return self._fd
+
+    def write_through(self) -> bool:
+        """Write every text not in the file yet to it, keeping them in memory too (a batch about
+        to be verified by other processes); False when the file cannot be written."""
+        if self._in_memory or self._fd < 0:
+            return False
+        try:
+            self._write(len(self))
+        except OSError:
+            return False
+        return True
+
+    def spans(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end byte offsets in the file of key ids ``ids`` (all written through)."""
+        if len(ids) and int(ids.max()) >= self._written:
+            raise IndexError(f"key {int(ids.max())} is not in the file (written: {self._written})")
+        offsets = np.frombuffer(self._offsets, dtype=np.int64)
+        return offsets[ids], offsets[ids + 1]
+
+    def _open(self) -> None:
         if self._file is None:
             # unlinked at once: nothing to clean up, and the space returns when the run ends
             self._file = tempfile.TemporaryFile(prefix="dedup-keys-", dir=self._directory)  # noqa: SIM115
             self._fd = self._file.fileno()
-        blobs = [t.encode(*_CODEC) for t in self._recent[:count]]
-        at = end = self._offsets[-1]
-        ends = array("q")
-        for b in blobs:
-            end += len(b)
-            ends.append(end)
+
+    def _write(self, end: int) -> None:
+        """Append the texts of ids ``_written .. end-1`` (in memory) to the file."""
+        if end <= self._written:
+            return
+        self._open()
+        lo = self._written - self._settled
+        blobs = [t.encode(*_CODEC) for t in self._recent[lo : end - self._settled]]
+        at = self._offsets[-1]
+        ends = np.cumsum(np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))) + at
         data = memoryview(b"".join(blobs))
         while data:  # written in full before any offset points at it
             written = os.pwrite(self._fd, data, at)
             data, at = data[written:], at + written
-        self._offsets.extend(ends)
-        self._index_hashes(self._settled + count)
-        self._settled += count
-        self._recent = self._recent[count:]
+        self._offsets.frombytes(ends.tobytes())
+        self._written = end
 
     def _index_hashes(self, end: int) -> None:
         """Move the hashes of key ids below ``end`` from the dict to the sorted arrays (merged
@@ -201,9 +242,34 @@ class KeyTexts(Sequence[str]):
 
     @property
     def settled_bytes(self) -> int:
-        """Bytes of key text in the file."""
-        return self._offsets[-1]
+        """Bytes of the settled keys' texts (in the file, and no longer in memory)."""
+        return self._offsets[self._settled]
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+
+
+def file_identity(fd: int) -> tuple[int, int]:
+    """(device, inode) of an open file: what a reader checks before it trusts a descriptor."""
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def read_spans(fd: int, identity: tuple[int, int], starts: np.ndarray, ends: np.ndarray) -> list[str]:
+    """Run in a process forked after ``KeyTexts.share``: the texts at the byte spans given
+    (``KeyTexts.spans``), from the file behind ``fd``, which must be the file ``identity`` names
+    (a descriptor number could name another file in a process not forked from the sharer).
+
+    Read through a mapping of the file, unmapped on return: a ``pread`` a text cost four times
+    what unpickling the same texts did; slicing the mapping costs about the same."""
+    if file_identity(fd) != identity:
+        raise RuntimeError(f"descriptor {fd} is not the key file this process was given")
+    end = int(ends.max()) if len(ends) else 0
+    if end == 0:  # no text, or only empty ones (a mapping cannot be empty)
+        return [""] * len(starts)
+    size = os.fstat(fd).st_size
+    if end > size:
+        raise RuntimeError(f"key file: a span ends at byte {end}, the file has {size}")
+    with mmap.mmap(fd, end, access=mmap.ACCESS_READ) as view:
+        return [view[a:b].decode(*_CODEC) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]

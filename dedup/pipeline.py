@@ -33,6 +33,7 @@ from dedup.cluster import components
 from dedup.fixes import Fix, Fixer
 from dedup.index import Index
 from dedup.keys import document_marks, matching_key
+from dedup.keytexts import KeyTexts, file_identity, read_spans
 from dedup.lsh import Banding, band_values, choose_banding
 from dedup.model import (
     BOILERPLATE,
@@ -396,6 +397,24 @@ def _check_chunk(threshold: float, pairs: list[tuple[int, int]], texts: dict[int
     return [verify_pair(verifier, i, texts[i], j, texts[j]) for i, j in pairs]
 
 
+@dataclass(frozen=True, slots=True)
+class _SharedKeys:
+    """The index's key file as the workers see it: forked after it was made, they read the
+    texts of the keys they verify from it (``read_spans``) instead of receiving them pickled."""
+
+    keys: KeyTexts  # the object whose file it is (a stored index rolled back has another)
+    fd: int
+    identity: tuple[int, int]
+
+
+def _check_shared_chunk(threshold: float, pairs: np.ndarray, fd: int, identity: tuple[int, int],
+                        ids: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[Checked]:
+    """``_check_chunk`` with the texts read from the key file: key ``ids[k]`` (sorted) is the
+    UTF-8 text at bytes ``starts[k]:ends[k]``."""
+    texts = dict(zip(ids.tolist(), read_spans(fd, identity, starts, ends), strict=True))
+    return _check_chunk(threshold, pairs.tolist(), texts)
+
+
 # Allocations between young-generation collections, and the two ratios above (CPython's default
 # is 700, 10, 10). A run allocates millions of short-lived containers; at the default the cyclic
 # collector took about 1 s of 14 on the 52 MB benchmark, most of it in full collections of the
@@ -532,7 +551,9 @@ class Deduplicator:
                 prepared = [prepare(doc, self.fixer) for doc in batch]
                 yield from self._process(batch, prepared, progress)
             return
-        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        forking = "fork" in multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if forking else "spawn")
+        shared = self._share_keys() if forking else None  # before the pool forks its workers
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_start_worker,
                                  initargs=(os.getpid(),)) as pool, \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup-index") as helper:
@@ -571,7 +592,7 @@ class Deduplicator:
                 else:
                     opened = self._open(docs, prepared, report, key_signatures, key_bands)
                 try:
-                    checks = self._share_checks(pool, opened.pairs, jobs, report)
+                    checks = self._share_checks(pool, opened.pairs, jobs, report, shared)
                 except BaseException:
                     self._rollback()
                     raise
@@ -717,27 +738,44 @@ class Deduplicator:
                 done[k] = _prepare_chunk(self.settings, self.index.banding, docs)
         return [done[k] if k in done else future.result() for k, (future, _) in enumerate(work)]
 
+    def _share_keys(self) -> _SharedKeys | None:
+        """The key file, made now if need be, for the workers about to be forked to read."""
+        keys = self.index.keys
+        if not isinstance(keys, KeyTexts):
+            return None
+        fd = keys.share()
+        return None if fd is None else _SharedKeys(keys, fd, file_identity(fd))
+
     def _share_checks(self, pool: ProcessPoolExecutor, pairs: np.ndarray, jobs: int,
-                      report: Progress) -> Callable[[], list[Checked]]:
-        """Send candidate pairs (with their texts) to the workers; return how to collect the
-        results, in pair order. A few pairs are not worth the trip."""
+                      report: Progress, shared: _SharedKeys | None = None) -> Callable[[], list[Checked]]:
+        """Send candidate pairs (with their texts, or where to read them in the shared key file)
+        to the workers; return how to collect the results, in pair order. A few pairs are not
+        worth the trip."""
         if len(pairs) < MIN_PAIRS_TO_SHARE:
             return lambda: self._check(pairs, report)
         keys = self.index.keys
-        items = pairs.tolist()
-        size = -(-len(items) // (4 * jobs))
+        size = -(-len(pairs) // (4 * jobs))
         futures = []
-        for k in range(0, len(items), size):
-            chunk = items[k : k + size]
-            ids = sorted({i for pair in chunk for i in pair})  # in id order: the earlier keys sit together in the file
-            futures.append(pool.submit(_check_chunk, self.verifier.threshold, chunk, {i: keys[i] for i in ids}))
+        if shared is not None and shared.keys is keys and shared.keys.write_through():
+            for k in range(0, len(pairs), size):
+                chunk = pairs[k : k + size]
+                ids = np.unique(chunk)  # sorted: read in file order
+                starts, ends = shared.keys.spans(ids)
+                futures.append(pool.submit(_check_shared_chunk, self.verifier.threshold, chunk,
+                                           shared.fd, shared.identity, ids, starts, ends))
+        else:
+            items = pairs.tolist()
+            for k in range(0, len(items), size):
+                part = items[k : k + size]
+                kids = sorted({i for pair in part for i in pair})  # in id order: earlier keys sit together
+                futures.append(pool.submit(_check_chunk, self.verifier.threshold, part, {i: keys[i] for i in kids}))
 
         def collect() -> list[Checked]:
             out: list[Checked] = []
-            report("verify", 0, len(items))
+            report("verify", 0, len(pairs))
             for f in futures:
                 out.extend(f.result())
-                report("verify", len(out), len(items))
+                report("verify", len(out), len(pairs))
             return out
 
         return collect

@@ -3,10 +3,11 @@
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dedup.index import Index
-from dedup.keytexts import KeyTexts
+from dedup.keytexts import KeyTexts, file_identity, read_spans
 from dedup.lsh import choose_banding
 
 
@@ -133,3 +134,61 @@ def test_without_a_usable_temporary_directory_the_texts_stay_in_memory(tmp_path:
         warnings.simplefilter("error")
         keys.settle()  # no second warning: it does not try again
     assert list(keys) == ["one", "two", "three"] and keys.find("two") == 1 and keys.settled_bytes == 0
+
+
+def test_texts_written_through_are_read_back_by_span_from_a_forked_process() -> None:
+    import multiprocessing
+
+    texts = ["alpha", "", "béta \u2028 gamma", "lone \udcff surrogate", "日本語のテキスト", "x" * 5000, "end"]
+    keys = KeyTexts(texts[:3])
+    fd = keys.share()
+    assert fd is not None and fd >= 0
+    keys.settle(2)  # 0-1 settled, 2 in memory
+    for t in texts[3:]:
+        keys.add(t)
+    assert keys.write_through()  # 2-6 into the file too, still in memory
+    assert keys.settled_bytes == len("alpha") and list(keys) == texts
+    ids = np.array([0, 1, 2, 4, 5, 6], dtype=np.int64)
+    starts, ends = keys.spans(ids)
+    assert read_spans(fd, file_identity(fd), starts, ends) == [texts[i] for i in ids.tolist()]
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:  # a process forked after share() reads the same file
+        assert pool.apply(read_spans, (fd, file_identity(fd), starts, ends)) == [texts[i] for i in ids.tolist()]
+    keys.settle()  # nothing more to write: the memory copies go
+    assert list(keys) == texts and keys.settled_bytes == sum(len(t.encode("utf-8", "surrogatepass")) for t in texts)
+    keys.add("late")
+    with pytest.raises(IndexError, match="not in the file"):
+        keys.spans(np.array([7], dtype=np.int64))
+    keys.close()
+
+
+def test_empty_texts_and_no_texts_read_back() -> None:
+    keys = KeyTexts(["", "", "a"])
+    fd = keys.share()
+    assert fd is not None and keys.write_through()
+    starts, ends = keys.spans(np.array([0, 1], dtype=np.int64))
+    assert read_spans(fd, file_identity(fd), starts, ends) == ["", ""]
+    starts, ends = keys.spans(np.array([], dtype=np.int64))
+    assert read_spans(fd, file_identity(fd), starts, ends) == []
+    keys.close()
+
+
+def test_reading_spans_refuses_a_descriptor_that_names_another_file(tmp_path: Path) -> None:
+    keys = KeyTexts(["one", "two"])
+    fd = keys.share()
+    assert fd is not None and keys.write_through()
+    other = tmp_path / "other"
+    other.write_bytes(b"onetwo")
+    with other.open("rb") as fh:
+        starts, ends = keys.spans(np.array([0, 1], dtype=np.int64))
+        with pytest.raises(RuntimeError, match="not the key file"):
+            read_spans(fh.fileno(), file_identity(fd), starts, ends)
+    keys.close()
+
+
+def test_without_a_usable_temporary_directory_nothing_is_shared(tmp_path: Path) -> None:
+    keys = KeyTexts(["one", "two"], directory=str(tmp_path / "missing"))
+    assert keys.share() is None and not keys.write_through()
+    with pytest.warns(RuntimeWarning, match="keeping them in memory"):
+        keys.settle()
+    assert keys.share() is None and list(keys) == ["one", "two"]

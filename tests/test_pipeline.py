@@ -15,6 +15,7 @@ from conftest import removal, run, sentences
 from dedup import Deduplicator, Document, Settings, clean_texts, compiled, pipeline
 from dedup.apply import restore
 from dedup.index import Index
+from dedup.keytexts import KeyTexts
 from dedup.lsh import band_values
 from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, gate, plausible_pairs
 from dedup.plan import Plan, Planner
@@ -163,7 +164,19 @@ def test_a_batch_registered_early_does_not_change_the_one_before() -> None:
     assert [(e.rule, e.old.strip()) for e in one[1][1]] == [("merged", merged)]
 
 
-def test_pairs_verified_by_workers_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("shared", [True, False])
+def test_pairs_verified_by_workers_give_the_same_result(monkeypatch: pytest.MonkeyPatch, shared: bool) -> None:
+    # shared: the workers read the keys' texts from the index's key file; else they are sent
+    spans: list[int] = []
+    real_spans = KeyTexts.spans
+
+    def counted(self: KeyTexts, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        spans.append(len(ids))
+        return real_spans(self, ids)
+
+    monkeypatch.setattr(KeyTexts, "spans", counted)
+    if not shared:
+        monkeypatch.setattr(Deduplicator, "_share_keys", lambda self: None)
     rnd = random.Random(3)
     base = [sentences(3, seed=k) for k in range(300)]
     docs = []
@@ -174,8 +187,10 @@ def test_pairs_verified_by_workers_give_the_same_result(monkeypatch: pytest.Monk
         docs.append(Document(f"{i:03d}", f"{base[i]}\n{typo}\n{cut}\n{base[i + 150]}\n"))
     monkeypatch.setattr(pipeline, "MIN_PAIRS_TO_SHARE", 1)  # every batch's pairs go to the workers
     one = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=6000)]
+    assert spans == []
     two = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=6000, jobs=2)]
     assert two == one
+    assert (len(spans) > 10) == shared  # each chunk of pairs read its texts from the file, or not
     rules = Counter(e.rule for _, edits in one for e in edits if e.op == "remove")
     assert rules["near"] > 10 and rules["truncated"] > 10
 
