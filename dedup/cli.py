@@ -560,14 +560,14 @@ def _clean_text(inputs: tuple[str, ...], output_dir: str | None, in_place: bool,
                 elif in_place:
                     if doc.changed:
                         written(writes.submit(at, partial(
-                            _write, os.path.realpath(item.input.path), cleaned, item, durable=True)))
+                            _write, os.path.realpath(item.input.path), cleaned, item, durable=True), len(cleaned)))
                 elif output_dir:
                     target = targets[item.input.id]
                     if isinstance(target, Problem):
                         messages.problem(target)
                         placed.append((at, target))
                     else:
-                        written(writes.submit(at, partial(_write, target, cleaned, item, durable=False)))
+                        written(writes.submit(at, partial(_write, target, cleaned, item, durable=False), len(cleaned)))
                 else:
                     _stdout_text(doc.cleaned)
             written(writes.finish())

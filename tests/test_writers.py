@@ -96,6 +96,31 @@ def test_background_writes_give_outcomes_in_order_from_another_thread(tmp_path: 
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{i}.txt" for i in range(20))
 
 
+def test_background_writes_wait_when_the_texts_in_flight_pass_the_size_budget() -> None:
+    import threading
+
+    release = threading.Event()
+
+    def write(i: int) -> int:
+        release.wait(10)
+        return i
+
+    writes = BackgroundWrites[int](limit=100, size_limit=250)
+    assert writes.submit(0, partial(write, 0), size=100) == []
+    assert writes.submit(1, partial(write, 1), size=100) == []  # 200 in flight: within the budget
+    got: list[tuple[int, int]] = []
+    third = threading.Thread(target=lambda: got.extend(writes.submit(2, partial(write, 2), size=150)))
+    third.start()  # 350 in flight: waits for the oldest write, held by the event
+    third.join(0.2)
+    assert third.is_alive() and got == []
+    release.set()
+    third.join(10)
+    assert got[:1] == [(0, 0)] and writes._size <= 250  # the oldest, then any others already done
+    assert got + writes.finish() == [(0, 0), (1, 1), (2, 2)]
+    assert writes._size == 0
+    writes.close()
+
+
 def test_a_failed_background_write_raises_in_the_main_thread(tmp_path: Path) -> None:
     def fail() -> None:
         raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
