@@ -271,5 +271,17 @@ def read_spans(fd: int, identity: tuple[int, int], starts: np.ndarray, ends: np.
     size = os.fstat(fd).st_size
     if end > size:
         raise RuntimeError(f"key file: a span ends at byte {end}, the file has {size}")
-    with mmap.mmap(fd, end, access=mmap.ACCESS_READ) as view:
-        return [view[a:b].decode(*_CODEC) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    spans = zip(starts.tolist(), ends.tolist(), strict=True)
+    try:
+        view = mmap.mmap(fd, end, access=mmap.ACCESS_READ)
+    except OSError:  # a file system that cannot map files: one read a text
+        return [_read_exactly(fd, a, b).decode(*_CODEC) for a, b in spans]
+    with view:
+        return [view[a:b].decode(*_CODEC) for a, b in spans]
+
+
+def _read_exactly(fd: int, start: int, end: int) -> bytes:
+    data = os.pread(fd, end - start, start)
+    if len(data) != end - start:
+        raise RuntimeError(f"key file: {len(data)} bytes read at {start}, {end - start} expected")
+    return data

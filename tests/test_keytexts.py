@@ -162,6 +162,23 @@ def test_texts_written_through_are_read_back_by_span_from_a_forked_process() -> 
     keys.close()
 
 
+def test_spans_are_read_one_by_one_where_the_file_cannot_be_mapped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mmap
+
+    texts = ["alpha", "béta", "", "lone \udcff surrogate"]
+    keys = KeyTexts(texts)
+    fd = keys.share()
+    assert fd is not None and keys.write_through()
+    starts, ends = keys.spans(np.arange(4, dtype=np.int64))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(19, "No such device")  # ENODEV: what mmap says where mapping is not supported
+
+    monkeypatch.setattr(mmap, "mmap", refuse)
+    assert read_spans(fd, file_identity(fd), starts, ends) == texts
+    keys.close()
+
+
 def test_empty_texts_and_no_texts_read_back() -> None:
     keys = KeyTexts(["", "", "a"])
     fd = keys.share()
