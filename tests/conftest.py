@@ -10,12 +10,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import settings
 from jsonschema import Draft202012Validator
 
 from dedup import Deduplicator, Document, Settings
 from dedup.apply import apply_edits
+from dedup.keytexts import KeyTexts
 from dedup.model import REMOVE, REPLACE, DocumentResult, Edit, ParagraphRef, Problem
 from dedup.pipeline import Result
 from dedup.records import Records, read_records, schema
@@ -36,6 +38,21 @@ SAMPLES = REPO / "samples"
 # (e.g. wt/NAME) finds it one level up; DEDUP_SHARED names it explicitly.
 SHARED = Path(os.environ.get("DEDUP_SHARED") or next(
     (p / "shared" for p in (REPO.parent, REPO.parent.parent) if (p / "shared").is_dir()), REPO.parent / "shared"))
+
+
+@pytest.fixture
+def span_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of keys of each ``KeyTexts.spans`` call (a chunk of pairs sent to the workers
+    as spans of the key file), recorded as the test runs."""
+    calls: list[int] = []
+    real = KeyTexts.spans
+
+    def counted(self: KeyTexts, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(len(ids))
+        return real(self, ids)
+
+    monkeypatch.setattr(KeyTexts, "spans", counted)
+    return calls
 
 
 def run(texts: dict[str, str], **settings: object) -> Result:

@@ -15,7 +15,6 @@ from conftest import removal, run, sentences
 from dedup import Deduplicator, Document, Settings, clean_texts, compiled, pipeline
 from dedup.apply import restore
 from dedup.index import Index
-from dedup.keytexts import KeyTexts
 from dedup.lsh import band_values
 from dedup.pipeline import GATE_SHARE, LONG_KEY_CHARS, MAX_LONG_CANDIDATES, gate, plausible_pairs
 from dedup.plan import Plan, Planner
@@ -165,16 +164,10 @@ def test_a_batch_registered_early_does_not_change_the_one_before() -> None:
 
 
 @pytest.mark.parametrize("shared", [True, False])
-def test_pairs_verified_by_workers_give_the_same_result(monkeypatch: pytest.MonkeyPatch, shared: bool) -> None:
+def test_pairs_verified_by_workers_give_the_same_result(monkeypatch: pytest.MonkeyPatch, shared: bool,
+                                                       span_reads: list[int]) -> None:
     # shared: the workers read the keys' texts from the index's key file; else they are sent
-    spans: list[int] = []
-    real_spans = KeyTexts.spans
-
-    def counted(self: KeyTexts, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        spans.append(len(ids))
-        return real_spans(self, ids)
-
-    monkeypatch.setattr(KeyTexts, "spans", counted)
+    spans = span_reads
     if not shared:
         monkeypatch.setattr(Deduplicator, "_share_keys", lambda self: None)
     rnd = random.Random(3)

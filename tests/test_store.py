@@ -6,13 +6,11 @@ import multiprocessing
 import sqlite3
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import sentences
 
 from dedup import Deduplicator, Document, Settings, pipeline
 from dedup.keys import figure_print
-from dedup.keytexts import KeyTexts
 from dedup.store import IndexMismatch, StoredIndex, stats
 
 P1 = "The council opened a floating library on the old harbour on Saturday, in a former ferry."
@@ -64,19 +62,11 @@ def test_worker_processes_write_one_batch_at_a_time(tmp_path: Path) -> None:
     assert s["removed_paragraphs"] == sum(len(edits) for _, edits in one) == 19
 
 
-def test_workers_verify_against_a_reopened_index_from_its_key_file(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_workers_verify_against_a_reopened_index_from_its_key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   span_reads: list[int]) -> None:
     # the second run's workers read the texts of keys the first run stored (loaded into the
     # index's key file when the batch begins) as well as those of their own batch
     monkeypatch.setattr(pipeline, "MIN_PAIRS_TO_SHARE", 1)
-    spans: list[int] = []
-    real_spans = KeyTexts.spans
-
-    def counted(self: KeyTexts, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        spans.append(len(ids))
-        return real_spans(self, ids)
-
-    monkeypatch.setattr(KeyTexts, "spans", counted)
     base = [sentences(3, seed=k) for k in range(40)]
     docs = [Document(f"{i:02d}.txt", f"{base[i]}\n{base[(i * 7) % 40].replace('e', 'a', 1)}\n") for i in range(40)]
     one = [(r.cleaned, r.edits) for r in Deduplicator().clean(docs, batch_chars=2000)]
@@ -85,7 +75,7 @@ def test_workers_verify_against_a_reopened_index_from_its_key_file(tmp_path: Pat
     second = [(r.cleaned, r.edits) for r in opened(path).clean(docs[20:], batch_chars=2000, jobs=2)]
     assert first + second == one
     assert sum(1 for _, edits in second for e in edits if e.rule == "near") > 5
-    assert spans  # the second run's pairs went to the workers as spans of the key file
+    assert span_reads  # the second run's pairs went to the workers as spans of the key file
 
 
 def test_other_settings_are_refused(tmp_path: Path) -> None:
