@@ -28,6 +28,7 @@ from __future__ import annotations
 import codecs
 import errno
 import fnmatch
+import hashlib
 import io
 import os
 import stat
@@ -37,7 +38,6 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from dedup.model import Document, Problem
-from dedup.render.jsonl import digest
 from dedup.writers import is_temp_name
 
 STDIN = "-"
@@ -475,6 +475,6 @@ def read_input(item: Input, stdin: BinaryIO | None = None, *, encoding: str = UT
     text = decode(data, source, encoding)
     if isinstance(text, Problem):
         return text
-    raw_hash = digest(data) if text.encoding == UTF8 else None
+    raw_hash = "sha256:" + hashlib.sha256(data).hexdigest() if text.encoding == UTF8 else None
     del data  # a large input is held once, as text
     return Loaded(item, Document(item.id, text.text, source, text.encoding), stamp, text.detected, raw_hash)

@@ -22,9 +22,9 @@ from dedup.safe import json_text
 
 # How much recent input text a run keeps to fill in the text of kept copies in the report.
 RECENT_CHARS = 1 << 26
-# Bytes the report file gathers before each write. A write lets go of the GIL, and with --jobs
-# the main thread may then wait up to a switch interval (5 ms) to get it back from the threads
-# that feed the workers: at the default 8 KiB, a 16 MB report cost the main thread 0.3 s.
+# Bytes the report file gathers before each write: at the default 8 KiB, each record (17 KB on
+# average on the benchmark corpus) was a write of its own, a system call during which the main
+# thread lets go of the GIL and, with --jobs, waits for it again behind the pool's threads.
 REPORT_BUFFER = 1 << 20
 
 

@@ -36,22 +36,11 @@ KIND_PROBLEM = "problem"
 # What ``json.dumps(obj, ensure_ascii=False, separators=(",", ":"))`` uses, made once: dumps
 # builds a new encoder on every call with these arguments (a quarter of its time on a small record)
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_HASH_PIECE = 2047  # bytes: CPython's hashlib lets go of the GIL from 2048 (HASHLIB_GIL_MINSIZE)
 
 
 def digest(data: bytes) -> str:
-    """``sha256:`` and the hex SHA-256 of ``data``, as edit records write hashes.
-
-    Hashed in pieces below 2 KiB, under which hashlib keeps the GIL: the main thread hashes
-    each cleaned document, and letting go of the GIL for 40 microseconds of hashing cost it up to
-    a switch interval (5 ms) to get it back with --jobs (0.3 s a 52 MB run)."""
-    h = hashlib.sha256()
-    view = memoryview(data)
-    for at in range(0, len(view), _HASH_PIECE):
-        h.update(view[at : at + _HASH_PIECE])
-    return "sha256:" + h.hexdigest()
-
-
+    """``sha256:`` and the hex SHA-256 of ``data``, as edit records write hashes."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 UTF8 = "utf-8"
 
 
