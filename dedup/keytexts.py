@@ -37,7 +37,7 @@ class KeyTexts(Sequence[str]):
 
     def __init__(self, texts: Iterable[str] = (), directory: str | None = None) -> None:
         self._directory = directory
-        self._file: IO[bytes] | None = None  # created on the first settle (no file for small runs)
+        self._file: IO[bytes] | None = None  # made on the first settle or share (no file for small runs)
         self._fd = -1
         self._offsets = array("q", [0])  # byte offset of each key in the file, then the end
         self._in_memory = False  # set when the file cannot be written: every text stays in memory
