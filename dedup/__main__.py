@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import os
 
-BLAS_THREADS = ("OPENBLAS_NUM_THREADS",)
-
 
 def main() -> None:
-    for name in BLAS_THREADS:
-        os.environ.setdefault(name, "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from dedup.cli import main as command
 
     command()
