@@ -128,13 +128,15 @@ def main() -> None:
     n = args.jobs
     compileall.compile_dir(str(REPO / "dedup"), quiet=1)  # as an installed package has it (see speed.py)
     pinnable = hasattr(os, "sched_setaffinity")
+    one_job, one_cpu = "dedup clean --jobs 1", "dedup clean --jobs 1, pinned to one CPU"
+    engine_one = f"engine alone, jobs=1{', pinned to one CPU' if pinnable else ''}"
     # (name, engine alone?, jobs, copies, pinned to one CPU?)
-    methods: list[tuple[str, bool, int, int, bool]] = [("dedup clean --jobs 1", False, 1, 1, False)]
+    methods: list[tuple[str, bool, int, int, bool]] = [(one_job, False, 1, 1, False)]
     if pinnable:
-        methods.append(("dedup clean --jobs 1, pinned to one CPU", False, 1, 1, True))
+        methods.append((one_cpu, False, 1, 1, True))
     methods.append((f"dedup clean --jobs {n}", False, n, 1, False))
     methods.append((f"{n} x dedup clean --jobs 1 side by side", False, 1, n, False))
-    methods.append((f"engine alone, jobs=1{', pinned to one CPU' if pinnable else ''}", True, 1, 1, pinnable))
+    methods.append((engine_one, True, 1, 1, pinnable))
     methods.append((f"engine alone, jobs={n}", True, n, 1, False))
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="dedup-scaling-") as tmp:
@@ -154,15 +156,14 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|")
         for name, engine, *_ in methods:
             # each kind against its own one-job runs: the command's, or the engine's
-            one = rate[methods[-2][0]] if engine else rate[methods[0][0]]
-            pinned = rate[methods[-2][0]] if engine else rate[methods[1][0]] if pinnable else None
+            one = rate[engine_one if engine else one_job]
+            versus_pinned = f"{rate[name] / rate[engine_one if engine else one_cpu]:.2f}x" if pinnable else ""
             r = best[name]
-            versus_pinned = f"{rate[name] / pinned:.2f}x" if pinned and pinnable else ""
             print(f"| {name} | {r.seconds:.2f} | {rate[name]:.2f} | {r.cpu:.2f} | {r.cpu / r.seconds:.2f} | "
                   f"{rate[name] / one:.2f}x | {versus_pinned} |")
         total = sum(len(rs) for rs in runs.values())
-        print(f"\noutputs identical in all {total} runs: command {best[methods[0][0]].outputs}, "
-              f"engine {best[methods[-1][0]].outputs}")
+        print(f"\noutputs identical in all {total} runs: command {best[one_job].outputs}, "
+              f"engine {best[engine_one].outputs}")
 
 
 if __name__ == "__main__":
